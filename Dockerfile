@@ -1,0 +1,12 @@
+# The production image: web (daphne), worker and beat all run from it (docker-compose.yml).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LAUNCHBOARD_DATA_DIR=/data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+RUN pip install --no-cache-dir .
+COPY . .
+RUN python manage.py collectstatic --noinput \
+    && useradd --create-home app && mkdir -p /data && chown app /data
+USER app
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "launchboard.asgi:application"]

@@ -1,0 +1,88 @@
+from django.contrib import admin
+
+from .models import Criterion, Event, Gate, Launch, LoadTest, Risk, SignOff, SignOffRole, Task
+
+
+class LaunchPart(admin.TabularInline):
+    extra = 0
+    show_change_link = True
+
+
+class TaskInline(LaunchPart):
+    model = Task
+    fields = ("key", "title", "priority", "estimate_minutes", "status", "order")
+
+
+class CriterionInline(LaunchPart):
+    model = Criterion
+    fields = ("key", "title", "section", "kind", "required", "threshold", "checked", "order")
+
+
+@admin.register(Launch)
+class LaunchAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "visibility", "version", "updated_at")
+    search_fields = ("name", "slug")
+    readonly_fields = ("version", "plan_hash", "created_at", "updated_at")
+    inlines = [TaskInline, CriterionInline]
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("key", "title", "launch", "priority", "estimate_minutes", "status")
+    list_filter = ("launch", "priority", "status")
+
+
+@admin.register(LoadTest)
+class LoadTestAdmin(admin.ModelAdmin):
+    list_display = ("key", "title", "launch")
+    list_filter = ("launch",)
+
+
+@admin.register(Criterion)
+class CriterionAdmin(admin.ModelAdmin):
+    list_display = ("key", "title", "launch", "section", "kind", "required", "threshold", "checked")
+    list_filter = ("launch", "section", "kind", "required")
+
+
+@admin.register(Risk)
+class RiskAdmin(admin.ModelAdmin):
+    list_display = ("key", "title", "launch", "before_level", "after_level")
+    list_filter = ("launch",)
+
+
+@admin.register(Gate)
+class GateAdmin(admin.ModelAdmin):
+    list_display = ("key", "title", "launch", "order", "pass_label", "fail_label")
+    list_filter = ("launch",)
+
+
+@admin.register(SignOffRole)
+class SignOffRoleAdmin(admin.ModelAdmin):
+    list_display = ("key", "title", "launch", "required")
+    list_filter = ("launch",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are evidence of what happened: viewable, never edited or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SignOff)
+class SignOffAdmin(ReadOnlyAdmin):
+    list_display = ("launch", "role", "decision", "by_name", "at")
+    list_filter = ("launch", "role", "decision")
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("launch", "version", "kind", "actor_name", "summary", "created_at")
+    list_filter = ("launch", "kind")
+    search_fields = ("summary", "subject")

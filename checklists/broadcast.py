@@ -1,0 +1,29 @@
+"""Publishing changes to open pages. Called only after commit; a failed publish never fails a
+write (the Event log is the source of truth; pages catch up from it)."""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+
+def group_name(launch_id: int) -> str:
+    return f"launch.{launch_id}"
+
+
+def launch_changed(launch_id: int, version: int, kind: str) -> None:
+    """Nudge every consumer of the launch: something changed, now at ``version``."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "launch.changed", "version": version, "kind": kind}
+    try:
+        async_to_sync(layer.group_send)(group_name(launch_id), message)
+    except Exception:  # a layer outage must not fail the caller's committed write
+        log.warning(
+            "could not publish %s v%s of launch %s", kind, version, launch_id, exc_info=True
+        )

@@ -1,0 +1,113 @@
+"""The one way to record a change: ``append_event`` inside the change's own transaction.
+
+Each launch has a linear, hash-chained log. Appending locks the launch row, so concurrent writers
+queue up instead of forking the chain, and the launch version always equals the newest event's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Event, Launch
+
+GENESIS_HASH = "0" * 64
+
+
+def jsonable(value):
+    """Plain JSON data for before/after snapshots (datetimes as ISO text)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def event_hash(event: Event) -> str:
+    payload = {
+        "launch": event.launch_id,
+        "version": event.version,
+        "kind": event.kind,
+        "subject": event.subject,
+        "actor": event.actor_id,
+        "actor_name": event.actor_name,
+        "summary": event.summary,
+        "before": event.before,
+        "after": event.after,
+        "created_at": event.created_at.isoformat(),
+        "prev_hash": event.prev_hash,
+    }
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def append_event(
+    launch: Launch,
+    *,
+    kind: str,
+    summary: str,
+    subject: str = "",
+    actor=None,
+    actor_name: str = "",
+    before=None,
+    after=None,
+) -> Event:
+    """Record one change and bump the launch version; call inside ``transaction.atomic()``.
+
+    Open pages are told after commit (``broadcast.launch_changed``), never before: a rolled-back
+    change is never announced.
+    """
+    from .broadcast import launch_changed
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("append_event must run inside the transaction of the change")
+    locked = Launch.objects.select_for_update().only("id", "version").get(pk=launch.pk)
+    prev = locked.events.order_by("-version").values_list("hash", flat=True).first()
+    event = Event(
+        launch=locked,
+        version=locked.version + 1,
+        kind=kind,
+        subject=subject,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_name=actor_name or _actor_name(actor),
+        summary=summary[:300],
+        before=jsonable(before),
+        after=jsonable(after),
+        created_at=timezone.now(),
+        prev_hash=prev or GENESIS_HASH,
+    )
+    event.hash = event_hash(event)
+    event.save(force_insert=True)
+    Launch.objects.filter(pk=locked.pk).update(version=event.version)
+    launch.version = event.version
+    transaction.on_commit(lambda: launch_changed(launch.pk, event.version, kind))
+    return event
+
+
+def _actor_name(actor) -> str:
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return actor.get_username()
+    return "system"
+
+
+def verify_chain(launch: Launch) -> tuple[bool, int | None, str]:
+    """Recompute the chain: (intact, first broken version, why)."""
+    prev = GENESIS_HASH
+    expected_version = 1
+    for event in launch.events.order_by("version").iterator():
+        if event.version != expected_version:
+            return False, event.version, f"version {expected_version} is missing"
+        if event.prev_hash != prev:
+            return False, event.version, "its prev_hash does not match the event before it"
+        if event_hash(event) != event.hash:
+            return False, event.version, "its content does not match its hash (it was altered)"
+        prev, expected_version = event.hash, expected_version + 1
+    if launch.version != expected_version - 1:
+        return False, expected_version, f"the launch says version {launch.version}"
+    return True, None, "intact"

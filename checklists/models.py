@@ -1,0 +1,301 @@
+"""The launch as data: its plan (tasks, load-test suite, criteria, risks, decision gates, sign-off
+roles), the live state people change (task status, ticks, sign-offs) and the append-only Event log.
+
+Plan rows are created and updated by ``plan_import``; live-state fields (task status, criterion
+ticks) are only set from the plan when the row is first created, so re-importing a plan never
+undoes work done on the board.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Launch(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public (anyone can read)"
+        PRIVATE = "private", "Private (members only)"
+
+    slug = models.SlugField(unique=True, max_length=80)
+    name = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    target_at = models.DateTimeField(null=True, blank=True, help_text="Planned go-live.")
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    version = models.PositiveIntegerField(
+        default=0, help_text="Bumped by every recorded change; equals the newest Event's version."
+    )
+    plan_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("launch-status", args=[self.slug])
+
+
+class Task(models.Model):
+    class Priority(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        HIGH = "high", "High"
+        OPTIONAL = "optional", "Optional"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        BLOCKED = "blocked", "Blocked"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="tasks")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    estimate_minutes = models.PositiveIntegerField()
+    order = models.PositiveIntegerField(default=0)
+    depends_on = models.JSONField(default=list, blank=True, help_text="Keys of tasks first.")
+    runbook = models.TextField(blank=True, help_text="The commands of this step.")
+    # live state
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    blocked_reason = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["launch", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "key"], name="task_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.key}"
+
+    @property
+    def optional(self) -> bool:
+        return self.priority == self.Priority.OPTIONAL
+
+
+class LoadTest(models.Model):
+    """One test of the launch's load-test suite (baseline, peak, spike, ...)."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="load_tests")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    command = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["launch", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "key"], name="loadtest_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.key}"
+
+
+class Criterion(models.Model):
+    """A success criterion: ticked by a person (manual) or judged from evidence (metric)."""
+
+    class Kind(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        METRIC = "metric", "Metric"
+
+    class Section(models.TextChoices):
+        CHECKLIST = "checklist", "Success criteria"
+        VALIDATION = "validation", "Validation of the fix"
+        SUITE = "suite", "Load-test suite"
+        LIVE = "live", "Live metrics"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    section = models.CharField(max_length=12, choices=Section.choices, default=Section.CHECKLIST)
+    order = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    required = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    # metric criteria: where the evidence comes from and the k6-style threshold it must meet
+    test = models.SlugField(max_length=80, blank=True, help_text="Load test key (runs).")
+    source = models.SlugField(max_length=80, blank=True, help_text="Live source key.")
+    metric = models.CharField(max_length=120, blank=True)
+    threshold = models.CharField(max_length=120, blank=True)
+    warn = models.CharField(max_length=120, blank=True, help_text="Warning band threshold.")
+    measure = models.CharField(max_length=200, blank=True, help_text="What is measured, in words.")
+    unit = models.CharField(max_length=12, blank=True)
+    after = models.SlugField(max_length=80, blank=True, help_text="Evidence must follow this task.")
+    max_age_seconds = models.PositiveIntegerField(null=True, blank=True)
+    all_of = models.JSONField(default=list, blank=True, help_text="Passes when all these pass.")
+    params = models.JSONField(default=dict, blank=True)
+    # manual state
+    checked = models.BooleanField(default=False)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_by_name = models.CharField(max_length=150, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    evidence_url = models.URLField(blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["launch", "order", "id"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "key"], name="criterion_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.key}"
+
+
+class Risk(models.Model):
+    class Level(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="risks")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=0)
+    before_level = models.CharField(max_length=8, choices=Level.choices)
+    before_value = models.CharField(max_length=80, blank=True)
+    after_level = models.CharField(max_length=8, choices=Level.choices)
+    after_value = models.CharField(max_length=80, blank=True)
+    mitigation = models.CharField(max_length=300, blank=True)
+    measured_by = models.JSONField(default=list, blank=True, help_text="Criterion keys.")
+
+    class Meta:
+        ordering = ["launch", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "key"], name="risk_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.key}"
+
+
+class Gate(models.Model):
+    """A step of the go/no-go decision tree, evaluated in order."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="gates")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=0)
+    requires_tasks = models.JSONField(default=list, blank=True)
+    requires_criteria = models.JSONField(default=list, blank=True)
+    pass_label = models.CharField(max_length=120, default="Continue")
+    fail_label = models.CharField(max_length=120, default="NO GO")
+
+    class Meta:
+        ordering = ["launch", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "key"], name="gate_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.key}"
+
+
+class SignOffRole(models.Model):
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="signoff_roles")
+    key = models.SlugField(max_length=40)
+    title = models.CharField(max_length=80)
+    order = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["launch", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "key"], name="signoffrole_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.key}"
+
+
+class SignOff(models.Model):
+    """One decision by an approver. The newest row per role is the role's current sign-off.
+
+    ``role`` is the role key, not a foreign key, so a decision survives plan edits.
+    """
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="signoffs")
+    role = models.SlugField(max_length=40)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_name = models.CharField(max_length=150)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField()
+    snapshot_hash = models.CharField(max_length=64)
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["launch", "role", "-at", "-id"]
+
+    def __str__(self):
+        return f"{self.launch.slug}:{self.role}:{self.decision}"
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The event log is append-only: events cannot be updated.")
+
+    def delete(self):
+        raise PermissionError("The event log is append-only: events cannot be deleted.")
+
+
+class Event(models.Model):
+    """One recorded change: who, what, before, after, when, and the launch version it made.
+
+    Append-only and hash-chained per launch: ``hash`` covers the row and ``prev_hash``.
+    Written by ``checklists.events.append_event`` in the same transaction as the change.
+    """
+
+    launch = models.ForeignKey(Launch, on_delete=models.PROTECT, related_name="events")
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=120, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["launch", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "version"], name="event_unique_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch_id}#{self.version} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The event log is append-only: events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The event log is append-only: events cannot be deleted.")

@@ -1,0 +1,269 @@
+"""Launchboard settings: one file, every value from the environment.
+
+With nothing set, Launchboard runs embedded: a SQLite file under ``var/``, the in-memory channel
+layer and a Celery worker and beat inside the server process. ``DATABASE_URL`` and ``REDIS_URL``
+switch to PostgreSQL and Redis (broker and channel layer). A bad value stops the process at start
+with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+# --- env helpers -----------------------------------------------------------------------------
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true or false).")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_from_url(url: str, *, pool_max: int) -> dict:
+    """Django DATABASES entry for a ``postgres://`` or ``sqlite:///`` URL."""
+    parsed = urlparse(url)
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        if not parsed.path.strip("/"):
+            raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no database.")
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        if pool_max:
+            # Django's psycopg pool; it refuses persistent connections (CONN_MAX_AGE must be 0).
+            options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 0,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ImproperlyConfigured(f"DATABASE_URL={url!r}: use sqlite:///path/to/file.sqlite3.")
+        return sqlite_database(Path(path))
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={url!r} is not supported: use postgres://user:pass@host:5432/name "
+        "or sqlite:///path."
+    )
+
+
+def sqlite_database(path: Path) -> dict:
+    # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock at BEGIN, so a
+    # CLI command and the server never deadlock upgrading a read lock to a write lock.
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+def check_redis_url(url: str) -> str:
+    if urlparse(url).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(f"REDIS_URL={url!r} is not a redis:// or rediss:// URL.")
+    return url
+
+
+def load_secret_key(data_dir: Path, production: bool) -> str:
+    key = env_str("LAUNCHBOARD_SECRET_KEY") or env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ImproperlyConfigured(
+            "LAUNCHBOARD_SECRET_KEY is not set: production (DATABASE_URL set) needs a random "
+            "secret of 50+ characters."
+        )
+    # Embedded mode: a key generated once and kept beside the SQLite file, so sessions survive
+    # restarts without anyone having to invent a secret.
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(64))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+# --- deployment mode ---------------------------------------------------------------------------
+DATA_DIR = Path(env_str("LAUNCHBOARD_DATA_DIR") or BASE_DIR / "var").resolve()
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = check_redis_url(env_str("REDIS_URL")) if env_str("REDIS_URL") else ""
+PRODUCTION = bool(DATABASE_URL and REDIS_URL)
+# The embedded worker runs Celery tasks and beat inside the web process (make run).
+EMBEDDED_WORKER = env_bool("LAUNCHBOARD_EMBEDDED_WORKER", default=not REDIS_URL)
+
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 8)
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL, pool_max=DATABASE_POOL_MAX)}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": sqlite_database(DATA_DIR / "launchboard.sqlite3")}
+
+DEBUG = env_bool("DEBUG", default=False)
+SECRET_KEY = load_secret_key(DATA_DIR, production=bool(DATABASE_URL))
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "template_partials",
+    "django_celery_beat",
+    "launchboard",
+    "checklists",
+    "metrics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "launchboard.urls"
+ASGI_APPLICATION = "launchboard.asgi.application"
+WSGI_APPLICATION = "launchboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE") or "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on a missing root; collectstatic fills it
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "launchboard.staticfiles.PlotlyFinder",
+]
+# Serve from the finders too, so `make run` needs no collectstatic; production images collect.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- real time ---------------------------------------------------------------------------------
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 500, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Celery ------------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 28 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Launchboard -------------------------------------------------------------------------------
+UPLOAD_DIR = DATA_DIR / "uploads"
+UPLOAD_MAX_BYTES = env_int("LAUNCHBOARD_UPLOAD_MAX_BYTES", 1024**3, minimum=1024)
+DEMO_PLAN = BASE_DIR / "checklists" / "plans" / "whatsapp-saas.yaml"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"daphne": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+}
