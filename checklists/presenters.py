@@ -45,7 +45,8 @@ def readiness_json(board: Board) -> dict:
         "blockers": list(r.blockers),
         "version": launch.version,
         "evaluated_at": board.now.isoformat(),
-        "progress": asdict(r.progress),
+        "progress": asdict(r.progress)
+        | {"critical_path_minutes": critical_path_minutes(r.plan.tasks)},
         "tasks": [
             {
                 "key": t.key,
@@ -121,3 +122,13 @@ def schedule(tasks) -> list[tuple[object, int, int]]:
         return ends[key]
 
     return [(t, end_of(t.key) - t.minutes, end_of(t.key)) for t in tasks]
+
+
+def critical_path_minutes(tasks) -> int:
+    """Minutes until every required task can be done, if independent tasks run in parallel."""
+    from dataclasses import replace
+
+    remaining = [
+        replace(t, minutes=0 if t.status == "done" else t.minutes) for t in tasks if not t.optional
+    ]
+    return max((end for _, _, end in schedule(remaining)), default=0)

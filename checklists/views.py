@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from .charts import gantt_figure
+from .presenters import critical_path_minutes
 from .models import Launch
 from .selectors import board_of, launch_with_plan, recent_events
 
@@ -29,6 +30,7 @@ def page_context(board) -> dict:
         "r": r,
         "sections": sections,
         "gantt": gantt_figure(r.plan.tasks),
+        "critical_path": critical_path_minutes(r.plan.tasks),
         "events": recent_events(board.launch),
         "tasks": {t.key: t for t in board.launch.tasks.all()},
     }

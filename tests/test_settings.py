@@ -68,3 +68,15 @@ def test_database_urls_map_to_django_settings():
     lite = database_from_url("sqlite:////tmp/x.sqlite3", pool_max=4)
     assert lite["NAME"] == "/tmp/x.sqlite3"
     assert lite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_the_readme_documents_every_variable_settings_read():
+    import re
+    from pathlib import Path
+
+    settings_py = Path(BASE, "launchboard", "settings.py").read_text()
+    names = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', settings_py))
+    names |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', settings_py))
+    readme = Path(BASE, "README.md").read_text()
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+    assert names and not missing

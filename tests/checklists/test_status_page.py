@@ -26,6 +26,9 @@ def test_the_api_shows_the_seed_plan_computed_from_data(demo, client):
         "done_minutes": 5,
         "remaining_minutes": 205,
         "percent": 2.4,
+        # deploy 10 + verify 5 + re-test 30 + validate 10 + AI retry 60 (the longest of the
+        # three fixes that can run in parallel) + final validation 30
+        "critical_path_minutes": 145,
     }
     assert len(data["risks"]) == 5
     assert {r["key"]: (r["before"]["value"], r["after"]["value"]) for r in data["risks"]} == {
