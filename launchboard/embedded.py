@@ -35,7 +35,7 @@ def start_worker_and_beat() -> None:
         quiet=True,
     )
     threading.Thread(target=_run_worker, args=(worker,), name="celery-worker", daemon=True).start()
-    EmbeddedService(app, thread=True).start()
+    EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler).start()
     log.info("embedded Celery worker and beat started")
 
 
