@@ -5,9 +5,15 @@ from __future__ import annotations
 import orjson
 from django.db import connection
 from django.http import HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
-from .models import Launch
+from metrics.selectors import run_by_id, run_json
+from metrics.services import IngestError, run_accept_upload, sniff_format
+from metrics.uploads import HashingUploadHandler, discard
+
+from .access import TokenRefused, bearer_token, can_read, check_token
+from .models import ApiToken, Launch
 from .presenters import readiness_json
 from .selectors import board_for_slug
 
@@ -49,3 +55,112 @@ def launch_readiness(request, slug):
     except Launch.DoesNotExist:
         return error(f"no launch {slug!r}", 404)
     return json_response(readiness_json(board))
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+TOKEN_PARAMS = ("token", "access_token", "api_key", "apikey", "key")
+FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv")
+
+
+def _token_in_url(request) -> HttpResponse | None:
+    if any(name in request.GET for name in TOKEN_PARAMS):
+        return error("tokens are not accepted in the URL; send Authorization: Bearer <token>", 400)
+    return None
+
+
+def _authorize(request, launch, scope):
+    """(actor name, None) or (None, error response) for a bearer-token request."""
+    plain = bearer_token(request)
+    if plain is None:
+        response = error("send the launch's API token as Authorization: Bearer <token>", 401)
+        response["WWW-Authenticate"] = 'Bearer realm="launchboard"'
+        return None, response
+    try:
+        token = check_token(plain, launch, scope)
+    except TokenRefused as refused:
+        return None, error(refused.message, refused.status)
+    return f"token {token.name}", None
+
+
+def accept_upload(request, launch, *, via: str, actor_name: str) -> HttpResponse:
+    """The one upload path (API and form): stream to disk, check, register, queue parsing."""
+    handler = next(
+        (h for h in request.upload_handlers if isinstance(h, HashingUploadHandler)), None
+    )
+    if handler is None:
+        handler = HashingUploadHandler(request)
+        request.upload_handlers = [handler]
+    upload = request.FILES.get("file")
+    if handler.too_large:
+        discard(request)
+        return error(f"the file is larger than the limit of {handler.limit:,} bytes", 413)
+    if upload is None:
+        return error("send the result file as the multipart field 'file'", 400)
+    problem = _check_upload(launch, upload, request.POST)
+    if problem:
+        discard(request)
+        return problem
+    fmt = request.POST.get("format") or "auto"
+    ingested = run_accept_upload(
+        launch,
+        upload.path,
+        sha256=upload.sha256,
+        size=upload.size,
+        test=request.POST.get("test", ""),
+        fmt="" if fmt == "auto" else fmt,
+        filename=upload.name,
+        via=via,
+        actor_name=actor_name,
+    )
+    data = run_json(ingested.run, ingested.duplicate) | {"url": f"/api/runs/{ingested.run.pk}/"}
+    return json_response(data, status=202)
+
+
+def _check_upload(launch, upload, form) -> HttpResponse | None:
+    test, fmt = form.get("test", ""), form.get("format") or "auto"
+    tests = list(launch.load_tests.values_list("key", flat=True))
+    if test and test not in tests:
+        return error(f"no load test {test!r} in this launch (its tests: {', '.join(tests)})", 400)
+    if fmt not in FORMATS:
+        return error(f"format must be one of {', '.join(FORMATS)}", 400)
+    if upload.size == 0:
+        return error("the file is empty", 400)
+    try:
+        detected = sniff_format(upload.path)
+    except IngestError as exc:
+        return error(f"{upload.name or 'the file'}: {exc}", 415)
+    if fmt != "auto" and detected != fmt:
+        return error(f"the file is {detected}, not {fmt}", 400)
+    return None
+
+
+@csrf_exempt  # token-authenticated: browsers cannot attach the header cross-site
+@require_POST
+def runs_upload(request, slug):
+    if refused := _token_in_url(request):
+        return refused
+    launch = Launch.objects.filter(slug=slug).first()
+    if launch is None:
+        return error("no such launch", 404)
+    actor, refused = _authorize(request, launch, ApiToken.Scope.UPLOAD)
+    if refused:
+        return refused
+    return accept_upload(request, launch, via="api", actor_name=actor)
+
+
+@require_GET
+def run_detail(request, run_id: int):
+    if refused := _token_in_url(request):
+        return refused
+    run = run_by_id(run_id)
+    if run is None:
+        return error("no such run", 404)
+    if bearer_token(request):
+        _, refused = _authorize(request, run.launch, ApiToken.Scope.READ)
+        if refused:
+            return error("no such run", 404) if refused.status_code == 404 else refused
+    elif not can_read(request, run.launch):
+        return error("no such run", 404)
+    return json_response(run_json(run))

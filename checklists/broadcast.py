@@ -27,3 +27,15 @@ def launch_changed(launch_id: int, version: int, kind: str) -> None:
         log.warning(
             "could not publish %s v%s of launch %s", kind, version, launch_id, exc_info=True
         )
+
+
+def ingest_progressed(launch_id: int, run_id: int, progress: dict) -> None:
+    """Progress of a file being parsed; not a change of state, so it carries no new version."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "ingest.progress", "run": run_id, **progress}
+    try:
+        async_to_sync(layer.group_send)(group_name(launch_id), message)
+    except Exception:
+        log.debug("could not publish ingest progress of run %s", run_id, exc_info=True)

@@ -70,3 +70,165 @@ def gantt_figure(tasks) -> dict:
             "plot_bgcolor": "rgba(0,0,0,0)",
         },
     }
+
+
+# --- load-test runs ----------------------------------------------------------------------------
+MAX_POINTS = 600
+
+
+def downsample(columns: dict, limit: int = MAX_POINTS) -> dict:
+    """At most ``limit`` points: requests and failures averaged per second, p95 and VUs maxed."""
+    t = columns.get("t") or []
+    size = max(1, -(-len(t) // limit))
+    if size == 1:
+        return columns
+    out = {name: [] for name in ("t", "requests", "failures", "p95_ms", "vus")}
+    for start in range(0, len(t), size):
+        chunk = slice(start, start + size)
+        n = len(t[chunk])
+        out["t"].append(t[start])
+        out["requests"].append(sum(columns["requests"][chunk]) / n)
+        out["failures"].append(sum(columns["failures"][chunk]) / n)
+        p95 = [v for v in columns["p95_ms"][chunk] if v is not None]
+        out["p95_ms"].append(max(p95) if p95 else None)
+        vus = [v for v in columns["vus"][chunk] if v is not None]
+        out["vus"].append(max(vus) if vus else None)
+    return out
+
+
+def _times(ts) -> list[str]:
+    from datetime import UTC, datetime
+
+    return [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S") for t in ts]
+
+
+def _hline(value, axis: str, label: str, color: str) -> tuple[dict, dict]:
+    shape = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "yref": axis,
+        "y0": value,
+        "y1": value,
+        "line": {"color": color, "dash": "dash", "width": 1.5},
+    }
+    note = {
+        "xref": "paper",
+        "x": 1,
+        "xanchor": "right",
+        "yref": axis,
+        "y": value,
+        "text": label,
+        "showarrow": False,
+        "font": {"color": color, "size": 11},
+        "yanchor": "bottom",
+    }
+    return shape, note
+
+
+def _base_layout(height=260) -> dict:
+    return {
+        "height": height,
+        "margin": {"l": 50, "r": 50, "t": 10, "b": 30},
+        "legend": {"orientation": "h", "y": 1.15},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {"type": "date"},
+    }
+
+
+def latency_figure(columns: dict, p95_limit: float | None, error_limit: float | None) -> dict:
+    """p95 (left axis) and error rate (right axis) per second, with the plan's thresholds."""
+    c = downsample(columns)
+    x = _times(c["t"])
+    errors = [
+        round(100 * f / r, 3) if r else None
+        for f, r in zip(c["failures"], c["requests"], strict=True)
+    ]
+    layout = _base_layout() | {
+        "yaxis": {"title": {"text": "p95 (ms)"}, "rangemode": "tozero"},
+        "yaxis2": {
+            "title": {"text": "errors (%)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        "shapes": [],
+        "annotations": [],
+    }
+    for value, axis, label, color in (
+        (p95_limit, "y", f"p95 limit {p95_limit:g} ms" if p95_limit else "", "#1565c0"),
+        (
+            error_limit * 100 if error_limit is not None else None,
+            "y2",
+            f"error limit {error_limit * 100:g}%" if error_limit is not None else "",
+            "#c62828",
+        ),
+    ):
+        if value is not None:
+            shape, note = _hline(value, axis, label, color)
+            layout["shapes"].append(shape)
+            layout["annotations"].append(note)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "p95 (ms)",
+                "x": x,
+                "y": c["p95_ms"],
+                "line": {"color": "#1565c0"},
+                "connectgaps": False,
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "errors (%)",
+                "x": x,
+                "y": errors,
+                "yaxis": "y2",
+                "line": {"color": "#c62828"},
+            },
+        ],
+        "layout": layout,
+    }
+
+
+def load_figure(columns: dict) -> dict:
+    """Requests per second (bars) and virtual users (line)."""
+    c = downsample(columns)
+    x = _times(c["t"])
+    layout = _base_layout(220) | {
+        "yaxis": {"title": {"text": "requests/s"}, "rangemode": "tozero"},
+        "yaxis2": {
+            "title": {"text": "VUs"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        "bargap": 0,
+    }
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": "requests/s",
+                "x": x,
+                "y": c["requests"],
+                "marker": {"color": "#90a4ae"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "VUs",
+                "x": x,
+                "y": c["vus"],
+                "yaxis": "y2",
+                "line": {"color": "#6a1b9a", "shape": "hv"},
+            },
+        ],
+        "layout": layout,
+    }

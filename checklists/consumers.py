@@ -11,6 +11,7 @@ from .models import Launch
 
 class LaunchConsumer(AsyncJsonWebsocketConsumer):
     group = None
+    version = 0
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -21,6 +22,7 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         self.group = group_name(launch.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        self.version = launch.version
         await self.send_json({"type": "hello", "version": launch.version})
 
     async def disconnect(self, code):
@@ -28,9 +30,14 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def launch_changed(self, message):
+        self.version = max(self.version, message["version"])
         await self.send_json(
             {"type": "changed", "version": message["version"], "kind": message["kind"]}
         )
+
+    async def ingest_progress(self, message):
+        payload = {k: v for k, v in message.items() if k != "type"}
+        await self.send_json({"type": "progress", "version": self.version, **payload})
 
     @database_sync_to_async
     def _launch(self, slug):

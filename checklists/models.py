@@ -299,3 +299,41 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The event log is append-only: events cannot be deleted.")
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        from django.utils import timezone
+
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A token for CI, bound to one launch and to what it may do. Only its SHA-256 is stored;
+    the token itself is shown once, when it is made."""
+
+    class Scope(models.TextChoices):
+        UPLOAD = "runs:write", "Upload load-test results"
+        READ = "readiness:read", "Read readiness and runs"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["launch", "-created_at"]
+
+    def __str__(self):
+        return f"{self.launch_id}:{self.name} ({self.prefix}…)"

@@ -79,6 +79,7 @@ def readiness_json(board: Board) -> dict:
             for x in r.risks
         ],
         "overall_risk": {"before": r.overall_before, "current": r.overall_current},
+        "headline": r.headline,
         "decision": {
             "outcome": r.outcome,
             "path": [

@@ -55,6 +55,8 @@ class CriterionIn:
     kind: str = "manual"
     required: bool = True
     section: str = "checklist"
+    test: str = ""
+    source: str = ""
     measure: str = ""
     threshold: Threshold | None = None
     warn: Threshold | None = None
@@ -205,6 +207,14 @@ class Readiness:
     signoffs: tuple[SignOffResult, ...]
     progress: Progress
 
+    @property
+    def headline(self) -> str:
+        """What the banner says first: the failed gate's label when NO GO, else the outcome."""
+        if self.verdict == NO_GO:
+            failed = next((g for g in self.gates if g.status == FAIL), None)
+            return failed.spec.fail_label if failed else "NO GO"
+        return self.outcome
+
     def criterion(self, key: str) -> CriterionResult:
         return next(c for c in self.criteria if c.key == key)
 
@@ -305,12 +315,27 @@ def _judge_metric(
         return CriterionResult(c, PENDING_STATUS, why, **common)
     if not holds:
         status = FAIL if c.required else WARN
-        return CriterionResult(c, status, f"{measure} {shown} is not {thr}.", **common)
+        return CriterionResult(c, status, _verdict_words(measure, shown, thr, c, False), **common)
     if c.warn is not None and c.warn.holds(obs.value, obs.baseline) is False:
         band = threshold_text(c.warn, c.unit, obs.baseline)
         why = f"{measure} {shown} is {thr} but not {band}: inside the warning band."
         return CriterionResult(c, WARN, why, **common)
-    return CriterionResult(c, PASS, f"{measure} {shown} is {thr}.", **common)
+    return CriterionResult(c, PASS, _verdict_words(measure, shown, thr, c, True), **common)
+
+
+def _verdict_words(measure: str, shown: str, thr: str, c: CriterionIn, holds: bool) -> str:
+    """ "Peak load error rate 2.1% is not below 1%." — or, for an exact bound such as
+    count==0, "Peak test connection timeouts: 6, not 0."."""
+    if (
+        c.threshold is not None
+        and c.threshold.op in ("==", "===", "!=")
+        and not c.threshold.relative
+    ):
+        bound = format_value(c.threshold.value, c.unit)
+        if c.threshold.op == "!=":
+            return f"{measure}: {shown}, {'not' if holds else 'but must not be'} {bound}."
+        return f"{measure}: {shown}, as required." if holds else f"{measure}: {shown}, not {bound}."
+    return f"{measure} {shown} is {thr}." if holds else f"{measure} {shown} is not {thr}."
 
 
 def _worse(value: float, than: float, threshold: Threshold | None) -> bool:

@@ -16,6 +16,7 @@ from metrics import selectors as evidence
 
 from . import readiness as engine
 from .models import Criterion, Event, Launch, SignOff
+from .observations import observations_of
 from .plan import (
     CriterionSpec,
     GateSpec,
@@ -115,6 +116,8 @@ def _criterion_in(c: Criterion, test_titles, source_titles) -> engine.CriterionI
         kind=c.kind,
         required=c.required,
         section=c.section,
+        test=c.test,
+        source=c.source,
         measure=measure_words(c, test_titles),
         threshold=parse_threshold(c.threshold) if c.threshold else None,
         warn=parse_threshold(c.warn) if c.warn else None,
@@ -198,45 +201,6 @@ def plan_in(launch: Launch) -> engine.PlanIn:
         ),
         signoffs=_signoffs_in(launch),
     )
-
-
-def _wants(launch: Launch) -> list[evidence.Want]:
-    wants = []
-    for c in launch.criteria.all():
-        if c.kind != Criterion.Kind.METRIC or c.all_of:
-            continue
-        threshold = parse_threshold(c.threshold)
-        wants.append(
-            evidence.Want(
-                key=c.key,
-                test=c.test,
-                source=c.source,
-                metric=c.metric,
-                aggregate=threshold.aggregate,
-                window_s=threshold.window_s,
-                relative=threshold.relative,
-                params=c.params,
-            )
-        )
-    return wants
-
-
-def observations_of(launch: Launch) -> dict[str, engine.Observation]:
-    test_titles = {t.key: t.title for t in launch.load_tests.all()}
-    found = evidence.evidence_for(launch.pk, _wants(launch), test_titles)
-    return {
-        key: engine.Observation(
-            value=e.value,
-            at=e.at,
-            complete=e.complete,
-            baseline=e.baseline,
-            label=e.label,
-            display=e.display,
-            why=e.why,
-            stale_after_s=e.stale_after_s,
-        )
-        for key, e in found.items()
-    }
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,127 @@ def _sync_launch(launch: Launch, spec: PlanSpec, new_hash: str) -> list[str]:
     launch.plan_hash = new_hash
     launch.save(update_fields=[*changed, "plan_hash", "updated_at"])
     return [f"launch {name} changed" for name in changed]
+
+
+# --- live state --------------------------------------------------------------------------------
+class ChangeRefused(ValueError):
+    """A change that is not allowed as asked; the message says why in plain words."""
+
+
+class Conflict(ChangeRefused):
+    """Someone changed the item since the page was loaded; ``current`` is its state now."""
+
+    def __init__(self, message: str, current: dict):
+        super().__init__(message)
+        self.current = current
+
+
+TASK_MOVES = {
+    Task.Status.PENDING: {Task.Status.IN_PROGRESS, Task.Status.DONE, Task.Status.BLOCKED},
+    Task.Status.IN_PROGRESS: {Task.Status.PENDING, Task.Status.DONE, Task.Status.BLOCKED},
+    Task.Status.BLOCKED: {Task.Status.PENDING, Task.Status.IN_PROGRESS, Task.Status.DONE},
+    Task.Status.DONE: {Task.Status.IN_PROGRESS, Task.Status.PENDING},
+}
+
+
+def _task_state(task: Task) -> dict:
+    return {"status": task.status, "blocked_reason": task.blocked_reason, "done_at": task.done_at}
+
+
+def task_move(
+    task: Task, *, status: str, actor=None, reason: str = "", expected_status: str | None = None
+) -> Task:
+    """Move a task. Blocking needs a reason. ``expected_status`` is what the mover saw: if the
+    task moved meanwhile the move is refused with what it is now (no lost update)."""
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if expected_status and task.status != expected_status:
+            raise Conflict(
+                f"{task.title} was moved to {task.get_status_display().lower()} meanwhile.",
+                _task_state(task),
+            )
+        if status not in TASK_MOVES.get(task.status, ()):
+            raise ChangeRefused(f"{task.title} cannot go from {task.status} to {status}.")
+        if status == Task.Status.BLOCKED and not reason.strip():
+            raise ChangeRefused("Say why the task is blocked.")
+        before = _task_state(task)
+        now = timezone.now()
+        task.status = status
+        task.blocked_reason = reason.strip()[:500] if status == Task.Status.BLOCKED else ""
+        task.started_at = task.started_at or (now if status == Task.Status.IN_PROGRESS else None)
+        task.done_at = now if status == Task.Status.DONE else None
+        task.save(update_fields=["status", "blocked_reason", "started_at", "done_at"])
+        why = f": {task.blocked_reason}" if task.blocked_reason else ""
+        append_event(
+            task.launch,
+            kind="task.moved",
+            subject=f"task:{task.key}",
+            summary=f"moved {task.title} to {task.get_status_display().lower()}{why}",
+            actor=actor,
+            before=before,
+            after=_task_state(task),
+        )
+    return task
+
+
+def _tick_state(c: Criterion) -> dict:
+    return {
+        "checked": c.checked,
+        "by": c.checked_by_name,
+        "at": c.checked_at,
+        "evidence_url": c.evidence_url,
+        "note": c.note,
+    }
+
+
+def criterion_tick(
+    criterion: Criterion,
+    *,
+    checked: bool,
+    actor=None,
+    reason: str = "",
+    evidence_url: str = "",
+    expected_checked: bool | None = None,
+) -> Criterion:
+    """Tick or untick a manual criterion. Unticking needs a reason; a tick may carry a link to
+    its evidence. ``expected_checked`` guards against a concurrent change, like task_move."""
+    with transaction.atomic():
+        c = Criterion.objects.select_for_update().get(pk=criterion.pk)
+        if c.kind != Criterion.Kind.MANUAL:
+            raise ChangeRefused(f"{c.title} is judged from evidence; it cannot be ticked.")
+        if expected_checked is not None and c.checked != expected_checked:
+            state = "ticked" if c.checked else "unticked"
+            by = f" by {c.checked_by_name}" if c.checked_by_name else ""
+            raise Conflict(f"{c.title} was {state}{by} meanwhile.", _tick_state(c))
+        if c.checked == checked:
+            return c
+        if not checked and not reason.strip():
+            raise ChangeRefused("Say why you untick it.")
+        before = _tick_state(c)
+        name = actor.get_username() if actor is not None else "system"
+        c.checked, c.checked_at = checked, timezone.now() if checked else None
+        c.checked_by = actor if checked and actor is not None else None
+        c.checked_by_name = name if checked else ""
+        c.evidence_url = evidence_url.strip() if checked else ""
+        c.note = "" if checked else reason.strip()[:500]
+        c.save(
+            update_fields=[
+                "checked",
+                "checked_at",
+                "checked_by",
+                "checked_by_name",
+                "evidence_url",
+                "note",
+            ]
+        )
+        verb = "ticked" if checked else f"unticked ({c.note})"
+        append_event(
+            c.launch,
+            kind="criterion.ticked" if checked else "criterion.unticked",
+            subject=f"criterion:{c.key}",
+            summary=f"{verb} {c.title}",
+            actor=actor,
+            before=before,
+            after=_tick_state(c),
+        )
+    return c

@@ -1,13 +1,30 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from checklists import api, views
+from checklists import actions, api, views
 
 urlpatterns = [
     path("", views.launch_list, name="launch-list"),
     path("launches/<slug:slug>/", views.launch_status, name="launch-status"),
+    path("launches/<slug:slug>/tasks/<slug:key>/move/", actions.task_move_view, name="task-move"),
+    path(
+        "launches/<slug:slug>/criteria/<slug:key>/tick/",
+        actions.criterion_tick_view,
+        name="criterion-tick",
+    ),
+    path("launches/<slug:slug>/runs/upload/", actions.upload_view, name="run-upload"),
+    path("launches/<slug:slug>/runs/<int:run_id>/", views.run_page, name="run-page"),
+    path(
+        "launches/<slug:slug>/runs/<int:run_id>/invalidate/",
+        actions.run_invalidate_view,
+        name="run-invalidate",
+    ),
+    path("launches/<slug:slug>/runs/<int:run_id>/pin/", actions.run_pin_view, name="run-pin"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", api.healthz, name="healthz"),
     path("api/launches/", api.launches, name="api-launches"),
     path("api/launches/<slug:slug>/", api.launch_readiness, name="api-launch"),
+    path("api/launches/<slug:slug>/runs/", api.runs_upload, name="api-runs-upload"),
+    path("api/runs/<int:run_id>/", api.run_detail, name="api-run"),
     path("admin/", admin.site.urls),
 ]

@@ -42,3 +42,87 @@ class Source(models.Model):
 
     def __str__(self):
         return f"{self.launch_id}:{self.key}"
+
+
+class Run(models.Model):
+    """One ingested load-test result file: its figures, or why it could not be used.
+
+    The same file (content hash) is one run per launch. Only ``done`` runs that are complete and
+    not marked invalid count as evidence; the newest of a test feeds that test's criteria.
+    """
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Via(models.TextChoices):
+        CLI = "cli", "Command line"
+        API = "api", "API"
+        UPLOAD = "upload", "Upload form"
+
+    launch = models.ForeignKey(LAUNCH, on_delete=models.CASCADE, related_name="runs")
+    test = models.SlugField(max_length=80, blank=True)
+    sha256 = models.CharField(max_length=64)
+    filename = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.CLI)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
+    error = models.CharField(max_length=500, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    stored_path = models.CharField(max_length=500, blank=True)
+    # what the file says
+    tool = models.CharField(max_length=10, blank=True)
+    format = models.CharField(max_length=12, blank=True)
+    complete = models.BooleanField(default=False)
+    incomplete_reason = models.CharField(max_length=300, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    overall = models.JSONField(default=dict, blank=True)
+    scenarios = models.JSONField(default=dict, blank=True)
+    endpoints = models.JSONField(default=dict, blank=True)
+    checks = models.JSONField(default=dict, blank=True)
+    checks_rate = models.FloatField(null=True, blank=True)
+    groups = models.JSONField(default=dict, blank=True)
+    thresholds = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    timeout_breakdown = models.JSONField(default=dict, blank=True)
+    lines = models.BigIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    # what people say about it
+    invalid_reason = models.CharField(max_length=300, blank=True)
+    invalidated_by = models.CharField(max_length=150, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    is_baseline = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["launch", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "sha256"], name="run_unique_content"),
+        ]
+        indexes = [models.Index(fields=["launch", "test", "status"])]
+
+    def __str__(self):
+        return f"run {self.pk} ({self.test or 'no test'})"
+
+    @property
+    def valid(self) -> bool:
+        return not self.invalidated_at
+
+    @property
+    def taken_at(self):
+        """When the test ran: the file's end time, else when it reached us."""
+        return self.ended_at or self.created_at
+
+
+class RunSeries(models.Model):
+    """The 1-second series of a run, kept apart so lists of runs never load it."""
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="series")
+    points = models.JSONField(default=dict)  # {"t": [...], "requests": [...], ...} columns
+
+    def __str__(self):
+        return f"series of run {self.run_id}"

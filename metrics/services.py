@@ -1,8 +1,22 @@
-"""Writes to the evidence tables. Callers own the transaction."""
+"""Writes to the evidence: live sources from the plan, and load-test runs (ingest, invalidate,
+pin as baseline). Every change to a run is announced inside its transaction, so the launch's
+Event log records it (see metrics/signals.py)."""
 
 from __future__ import annotations
 
-from .models import Source
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Run, RunSeries, Source
+from .parsers import ParseError, RunResult, detect_format, parse_file
+from .signals import evidence_recorded, ingest_progress
 
 SOURCE_FIELDS = ("kind", "title", "config", "interval_seconds", "stale_after_seconds")
 
@@ -28,3 +42,289 @@ def sources_sync(launch, specs: list[dict]) -> list[str]:
         source.delete()
         changes.append(f"source {key} removed")
     return changes
+
+
+# --- load-test runs ----------------------------------------------------------------------------
+log = logging.getLogger(__name__)
+LOCUST_PARTS = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
+RESULT_FIELDS = (
+    "tool",
+    "format",
+    "complete",
+    "incomplete_reason",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "checks_rate",
+    "lines",
+)
+RESULT_JSON_FIELDS = (
+    "overall",
+    "scenarios",
+    "endpoints",
+    "checks",
+    "groups",
+    "thresholds",
+    "metrics",
+    "timeout_breakdown",
+    "warnings",
+)
+SERIES_COLUMNS = ("t", "requests", "failures", "p95_ms", "vus")
+
+
+class IngestError(Exception):
+    """A result file that cannot become a run; ``str()`` is the plain-words reason."""
+
+
+@dataclass
+class Ingested:
+    run: Run
+    duplicate: bool
+
+
+def content_files(path: str | os.PathLike) -> list[Path]:
+    """The files a result consists of: the file, or a Locust --csv prefix's parts."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    parts = [Path(f"{path}{suffix}") for suffix in LOCUST_PARTS]
+    found = [p for p in parts if p.is_file()]
+    if not found:
+        raise IngestError(f"{path}: no such file (nor Locust files {path}_stats.csv ...)")
+    return found
+
+
+def content_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    for part in content_files(path):
+        with part.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _result_values(result: RunResult) -> dict:
+    data = result.to_dict()
+    values = {name: getattr(result, name) for name in RESULT_FIELDS}
+    values |= {name: data[name] for name in RESULT_JSON_FIELDS}
+    values["incomplete_reason"] = values["incomplete_reason"] or ""
+    return values
+
+
+def _series_columns(result: RunResult) -> dict:
+    return {c: [getattr(p, c) for p in result.series] for c in SERIES_COLUMNS}
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def run_summary(run: Run) -> str:
+    o = run.overall or {}
+    p95 = o.get("p95_ms")
+    p95_text = f", p95 {p95:,.0f} ms" if p95 is not None else ""
+    state = "" if run.complete else " (interrupted)"
+    name = f"{run.test} run" if run.test else "Run"
+    return (
+        f"{name} #{run.pk} ingested{state} ({run.tool}): {o.get('requests', 0):,} requests, "
+        f"{_percent(o.get('error_rate'))} errors{p95_text}"
+    )
+
+
+def _announce(run: Run, kind: str, summary: str, actor_name: str, after=None) -> None:
+    evidence_recorded.send(
+        sender=Run,
+        launch_id=run.launch_id,
+        kind=kind,
+        subject=f"run:{run.pk}",
+        summary=summary,
+        actor_name=actor_name,
+        before=None,
+        after=after,
+    )
+
+
+def _store_result(run: Run, result: RunResult, actor_name: str) -> None:
+    """Write the parsed figures and announce them, in one transaction."""
+    with transaction.atomic():
+        for name, value in _result_values(result).items():
+            setattr(run, name, value)
+        run.status, run.error, run.progress = Run.Status.DONE, "", {"percent": 100}
+        run.save()
+        RunSeries.objects.update_or_create(run=run, defaults={"points": _series_columns(result)})
+        _announce(
+            run,
+            "run.ingested",
+            run_summary(run),
+            actor_name,
+            after={
+                "run": run.pk,
+                "test": run.test,
+                "overall": run.overall,
+                "complete": run.complete,
+                "sha256": run.sha256,
+            },
+        )
+
+
+def run_ingest(
+    launch,
+    path,
+    *,
+    test: str = "",
+    fmt: str = "auto",
+    filename: str = "",
+    via: str = Run.Via.CLI,
+    actor_name: str = "",
+    progress=None,
+) -> Ingested:
+    """Hash, de-duplicate, parse and store one result file, synchronously (the CLI path).
+
+    A file that cannot be parsed raises IngestError and stores nothing.
+    """
+    sha = content_sha256(path)
+    existing = Run.objects.filter(launch=launch, sha256=sha).first()
+    if existing is not None and existing.status != Run.Status.FAILED:
+        return Ingested(existing, duplicate=True)
+    try:
+        result = parse_file(path, fmt, progress=progress)
+    except ParseError as exc:
+        raise IngestError(str(exc)) from None
+    files = content_files(path)
+    run = existing or Run(launch=launch, sha256=sha)
+    run.test, run.via, run.created_by = test, via, actor_name
+    run.filename = (filename or files[0].name)[:255]
+    run.size_bytes = sum(f.stat().st_size for f in files)
+    try:
+        _store_result(run, result, actor_name)
+    except IntegrityError:  # the same file, ingested meanwhile by someone else
+        return Ingested(Run.objects.get(launch=launch, sha256=sha), duplicate=True)
+    return Ingested(run, duplicate=False)
+
+
+def run_accept_upload(
+    launch,
+    stored_path: Path,
+    *,
+    sha256: str,
+    size: int,
+    test: str,
+    fmt: str,
+    filename: str,
+    via: str,
+    actor_name: str,
+) -> Ingested:
+    """Register an uploaded file (already streamed to disk) and queue its parsing."""
+    from .tasks import ingest_run
+
+    existing = Run.objects.filter(launch=launch, sha256=sha256).first()
+    if existing is not None and existing.status != Run.Status.FAILED:
+        stored_path.unlink(missing_ok=True)
+        return Ingested(existing, duplicate=True)
+    run = existing or Run(launch=launch, sha256=sha256)
+    run.test, run.via, run.created_by, run.filename = test, via, actor_name, filename[:255]
+    run.size_bytes, run.stored_path, run.format = size, str(stored_path), fmt
+    run.status, run.error, run.progress = Run.Status.PROCESSING, "", {"percent": 0}
+    try:
+        with transaction.atomic():
+            run.save()
+            transaction.on_commit(lambda: ingest_run.delay(run.pk))
+    except IntegrityError:
+        stored_path.unlink(missing_ok=True)
+        return Ingested(Run.objects.get(launch=launch, sha256=sha256), duplicate=True)
+    return Ingested(run, duplicate=False)
+
+
+class _Progress:
+    """Throttled progress: saved on the run and sent to open pages at most twice a second."""
+
+    def __init__(self, run: Run):
+        self.run, self.last = run, 0.0
+
+    def __call__(self, bytes_read: int, total: int, lines: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        percent = round(100 * bytes_read / total, 1) if total else None
+        progress = {"bytes": bytes_read, "total": total, "lines": lines, "percent": percent}
+        Run.objects.filter(pk=self.run.pk).update(progress=progress)
+        ingest_progress.send(
+            sender=Run, launch_id=self.run.launch_id, run_id=self.run.pk, **progress
+        )
+
+
+def run_process(run_id: int) -> Run | None:
+    """Parse an uploaded run (the Celery task body). Idempotent: a run that is no longer
+    processing is left alone, so a redelivered task does nothing twice."""
+    run = Run.objects.filter(pk=run_id, status=Run.Status.PROCESSING).first()
+    if run is None:
+        return None
+    path = Path(run.stored_path)
+    try:
+        result = parse_file(path, run.format or "auto", progress=_Progress(run))
+    except ParseError as exc:
+        _fail(run, str(exc))
+    else:
+        _store_result(run, result, run.created_by)
+    path.unlink(missing_ok=True)
+    Run.objects.filter(pk=run.pk).update(stored_path="")
+    return run
+
+
+def _fail(run: Run, reason: str) -> None:
+    with transaction.atomic():
+        run.status, run.error = Run.Status.FAILED, reason[:500]
+        run.save(update_fields=["status", "error"])
+        name = f"{run.test} upload" if run.test else "Upload"
+        _announce(
+            run,
+            "run.failed",
+            f"{name} #{run.pk} could not be used: {reason}"[:300],
+            run.created_by,
+            after={"run": run.pk, "error": reason[:500]},
+        )
+
+
+def run_invalidate(run: Run, *, reason: str, actor_name: str) -> None:
+    """Mark a run as not evidence (flaky infrastructure...); the reason is kept."""
+    if not reason.strip():
+        raise IngestError("say why the run is invalid")
+    with transaction.atomic():
+        run.invalid_reason, run.invalidated_by = reason.strip()[:300], actor_name
+        run.invalidated_at = timezone.now()
+        run.save(update_fields=["invalid_reason", "invalidated_by", "invalidated_at"])
+        _announce(
+            run,
+            "run.invalidated",
+            f"Run #{run.pk} marked invalid: {reason}"[:300],
+            actor_name,
+            after={"run": run.pk, "reason": run.invalid_reason},
+        )
+
+
+def run_pin_baseline(run: Run, *, actor_name: str) -> None:
+    """Make this run the baseline its test's relative criteria compare with."""
+    if run.status != Run.Status.DONE or not run.valid or not run.complete:
+        raise IngestError("only a complete, valid run can be the baseline")
+    with transaction.atomic():
+        Run.objects.filter(launch_id=run.launch_id, test=run.test, is_baseline=True).update(
+            is_baseline=False
+        )
+        run.is_baseline = True
+        run.save(update_fields=["is_baseline"])
+        _announce(
+            run,
+            "run.baseline",
+            f"Run #{run.pk} pinned as the {run.test} baseline",
+            actor_name,
+            after={"run": run.pk},
+        )
+
+
+def sniff_format(path) -> str:
+    """The result format of a file by its content, or IngestError saying why it is none."""
+    try:
+        return detect_format(path)
+    except ParseError as exc:
+        raise IngestError(str(exc)) from None

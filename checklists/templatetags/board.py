@@ -48,3 +48,63 @@ def verdict_word(verdict) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key)
+
+
+def _fmt(value, unit):
+    from checklists.readiness import format_value
+
+    return format_value(value, unit)
+
+
+@register.filter
+def pct(value) -> str:
+    return _fmt(value, "%")
+
+
+@register.filter
+def ms(value) -> str:
+    return _fmt(value, "ms")
+
+
+@register.filter
+def num(value) -> str:
+    if value is None:
+        return "—"
+    return (
+        f"{value:,.1f}" if isinstance(value, float) and not value.is_integer() else f"{value:,.0f}"
+    )
+
+
+@register.filter
+def figure(value, unit) -> str:
+    """A comparison figure in its unit: '%' rates, 'ms' times, anything else a number."""
+    if unit == "%":
+        return pct(value)
+    if unit == "ms":
+        return ms(value)
+    return num(value)
+
+
+@register.filter
+def change(row) -> str:
+    """'+12 ms (+3%)' for a compare_runs row; lower is better except for requests/s."""
+    if row["delta"] is None:
+        return "—"
+    if row["unit"] == "%":
+        text = f"{row['delta'] * 100:+.2f} pp"
+    elif row["unit"] == "ms":
+        text = f"{row['delta']:+,.0f} ms"
+    else:
+        text = f"{row['delta']:+,.1f}"
+    if row["relative"] is not None:
+        text += f" ({row['relative'] * 100:+.0f}%)"
+    return text
+
+
+@register.filter
+def better(row) -> str:
+    """'better', 'worse' or '' for colouring a compare_runs row."""
+    if not row["delta"]:
+        return ""
+    higher_is_better = row["key"] in ("rps", "requests")
+    return "better" if (row["delta"] > 0) == higher_is_better else "worse"

@@ -74,6 +74,7 @@ function connect() {
   socket.onopen = () => { attempt = 0; offlineSince = null; setLive("live", "live"); };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
+    if (message.type === "progress") onProgressMessage(message);
     if (typeof message.version === "number" && message.version !== version) refresh();
   };
   socket.onclose = () => {
@@ -89,3 +90,67 @@ function connect() {
 
 drawCharts();
 if (board) connect();
+
+// --- uploads: bytes sent (XHR progress), then parsing progress (pushed, polled as a fallback) ---
+function csrfToken(form) {
+  return form.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
+}
+
+function showUpload(text, percent) {
+  const status = document.getElementById("upload-status");
+  const bar = document.getElementById("upload-progress");
+  if (status) status.textContent = text;
+  if (bar) { bar.hidden = percent == null; if (percent != null) bar.value = percent; }
+}
+
+const watchedRuns = new Map();
+
+async function followRun(runId) {
+  for (let i = 0; i < 3600; i += 1) {
+    const response = await fetch(`/api/runs/${runId}/`, { headers: { Accept: "application/json" } });
+    if (response.ok) {
+      const run = await response.json();
+      if (run.status === "done") { showUpload(`Run #${runId} ingested.`, null); refresh(); return; }
+      if (run.status === "failed") { showUpload(`Run #${runId} could not be used: ${run.error}`, null); refresh(); return; }
+      if (!watchedRuns.get(runId)) showUpload(`Parsing run #${runId}… ${run.progress?.percent ?? 0}%`, run.progress?.percent ?? 0);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+function onProgressMessage(message) {
+  if (!message.run) return;
+  watchedRuns.set(message.run, true);
+  const pct = message.percent ?? 0;
+  showUpload(`Parsing run #${message.run}… ${pct}% (${(message.lines || 0).toLocaleString()} lines)`, pct);
+  const row = document.querySelector(`#run-${message.run} progress`);
+  if (row) row.value = pct;
+}
+
+function uploadWithProgress(form) {
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", form.action);
+  xhr.setRequestHeader("Accept", "application/json");
+  xhr.setRequestHeader("X-CSRFToken", csrfToken(form));
+  xhr.upload.onprogress = (e) => {
+    if (e.lengthComputable) showUpload(`Uploading… ${Math.round((100 * e.loaded) / e.total)}%`, (100 * e.loaded) / e.total);
+  };
+  xhr.onload = () => {
+    let data = {};
+    try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+    if (xhr.status >= 400) { showUpload(data.error || `Upload refused (HTTP ${xhr.status}).`, null); return; }
+    if (data.duplicate) { showUpload(`Already ingested as run #${data.id} (same content).`, null); return; }
+    showUpload(`Uploaded; parsing run #${data.id}…`, 0);
+    followRun(data.id);
+  };
+  xhr.onerror = () => showUpload("Upload failed: the server could not be reached.", null);
+  xhr.send(new FormData(form));
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.id === "upload-form") {
+    event.preventDefault();
+    uploadWithProgress(form);
+  }
+});

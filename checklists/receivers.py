@@ -1,0 +1,31 @@
+"""What the launch does when the evidence changes: record an Event, tell open pages."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from metrics.signals import evidence_recorded, ingest_progress
+
+from .broadcast import ingest_progressed
+from .events import append_event
+from .models import Launch
+
+
+@receiver(evidence_recorded)
+def record_evidence_event(
+    sender, *, launch_id, kind, subject, summary, actor_name, before, after, **kwargs
+):
+    append_event(
+        Launch(pk=launch_id),
+        kind=kind,
+        subject=subject,
+        summary=summary,
+        actor_name=actor_name or "system",
+        before=before,
+        after=after,
+    )
+
+
+@receiver(ingest_progress)
+def publish_ingest_progress(sender, *, launch_id, run_id, **progress):
+    ingest_progressed(launch_id, run_id, progress)

@@ -1,0 +1,57 @@
+"""API tokens: made, shown once, stored as SHA-256, checked against launch and scope."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import ApiToken, Launch
+
+TOKEN_PREFIX = "lb_"  # noqa: S105 - marks the string as a Launchboard token
+
+
+def digest_of(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_create(
+    launch: Launch,
+    *,
+    name: str,
+    scopes: list[str],
+    created_by: str = "",
+    expires_in: timedelta | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token; the plain token is returned here and never again."""
+    unknown = set(scopes) - set(ApiToken.Scope.values)
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be among {', '.join(ApiToken.Scope.values)}")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        launch=launch,
+        name=name,
+        prefix=plain[:10],
+        digest=digest_of(plain),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
+        expires_at=timezone.now() + expires_in if expires_in else None,
+    )
+    return token, plain
+
+
+def token_check(plain: str, launch: Launch, scope: str) -> ApiToken | None:
+    """The token if it is usable for ``scope`` on ``launch``, else None (never says why)."""
+    token = ApiToken.objects.usable().filter(digest=digest_of(plain), launch=launch).first()
+    if token is None or scope not in token.scopes:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def token_revoke(token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

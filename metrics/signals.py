@@ -1,0 +1,11 @@
+"""Signals by which the evidence tells the launch what happened, without importing it.
+
+``evidence_recorded`` is sent inside the transaction of the change; ``checklists`` appends the
+Event (so the change and its Event commit together). ``ingest_progress`` is sent while a file is
+parsed, outside any transaction.
+"""
+
+from django.dispatch import Signal
+
+evidence_recorded = Signal()  # launch_id, kind, subject, summary, actor_name, before, after
+ingest_progress = Signal()  # launch_id, run_id, bytes_read, total_bytes, lines

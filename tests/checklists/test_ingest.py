@@ -1,0 +1,272 @@
+"""Load-test evidence in a launch: ingest_results, the upload API, the verdict it drives."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from checklists.models import Event, Task
+from checklists.services import task_move
+from checklists.tokens import token_create
+from metrics.models import Run
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PEAK_FAIL = FIXTURES / "k6" / "peak_fail.ndjson"
+PEAK_PASS = FIXTURES / "k6" / "peak_pass.ndjson"
+
+
+def ingest(*args) -> dict:
+    out = io.StringIO()
+    call_command("ingest_results", *map(str, args), "--json", stdout=out)
+    return orjson.loads(out.getvalue())
+
+
+def verdict(client) -> dict:
+    return client.get("/api/launches/whatsapp-saas/").json()
+
+
+def criterion(data, key) -> dict:
+    return next(c for c in data["criteria"] if c["key"] == key)
+
+
+@pytest.fixture
+def deployed(demo):
+    """The demo launch with its fix deployed, so new peak runs can prove something."""
+    for key in ("deploy-staging", "verify-deployment"):
+        task_move(Task.objects.get(launch=demo, key=key), status="done")
+    Task.objects.filter(launch=demo, key="deploy-staging").update(
+        done_at=timezone.now() - timedelta(days=3650)  # the fixtures were made today
+    )
+    return demo
+
+
+def test_a_failing_peak_run_turns_the_verdict_no_go_in_plain_words(deployed, client):
+    data = ingest(PEAK_FAIL, "--launch", "whatsapp-saas", "--test", "peak")
+    run = data["runs"][0]
+    assert (run["tool"], run["format"], run["test"], run["complete"], run["duplicate"]) == (
+        "k6", "k6-json", "peak", True, False)
+    state = verdict(client)
+    assert state["verdict"] == "NO_GO"
+    rate = run["overall"]["error_rate"]
+    assert rate > 0.01
+    error = criterion(state, "peak-error-rate")
+    assert error["status"] == "fail"
+    assert error["observed"] == pytest.approx(rate)
+    assert f"Peak load error rate {error['observed_text']} is not below 1%." in state["blockers"]
+    assert state["decision"]["path"][1]["status"] == "fail"
+
+
+def shifted(path: Path, tmp_path: Path, days: int) -> Path:
+    """The same real run, as if it had been taken ``days`` later (k6 stamps every point)."""
+    import datetime as dt
+    import re
+
+    def later(match):
+        stamp = dt.datetime.fromisoformat(match.group(1)) + dt.timedelta(days=days)
+        return f'"time":"{stamp.isoformat()}"'
+
+    out = tmp_path / f"{path.stem}-later.ndjson"
+    out.write_text(re.sub(r'"time":"([^"]+)"', later, path.read_text()))
+    return out
+
+
+def test_a_passing_run_afterwards_flips_the_criterion_to_pass(deployed, client, tmp_path):
+    ingest(PEAK_FAIL, "--launch", "whatsapp-saas", "--test", "peak")
+    assert verdict(client)["verdict"] == "NO_GO"
+    data = ingest(shifted(PEAK_PASS, tmp_path, 1), "--launch", "whatsapp-saas", "--test", "peak")
+    assert data["runs"][0]["overall"]["error_rate"] < 0.01
+    state = verdict(client)
+    assert criterion(state, "peak-error-rate")["status"] == "pass"
+    assert criterion(state, "peak-p95")["status"] == "pass"
+    assert state["verdict"] == "PENDING"  # the rest of the plan still waits
+    assert not any("error rate" in b and "not below" in b for b in state["blockers"])
+
+
+def test_a_run_taken_before_the_deploy_is_stale(demo, client):
+    ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")
+    state = verdict(client)
+    assert criterion(state, "peak-error-rate")["status"] == "stale"
+    assert state["verdict"] == "PENDING"
+
+
+def test_the_same_file_twice_is_one_run(demo):
+    first = ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")["runs"][0]
+    second = ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")["runs"][0]
+    assert (second["id"], second["duplicate"]) == (first["id"], True)
+    assert Run.objects.count() == 1
+    assert Event.objects.filter(kind="run.ingested").count() == 1
+
+
+def test_the_json_follows_the_contract(demo):
+    run = ingest(FIXTURES / "k6" / "peak_pass.ndjson.gz", "--launch", "whatsapp-saas")["runs"][0]
+    keys = {"requests", "failed", "error_rate", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
+            "max_ms"}
+    assert keys <= set(run["overall"])
+    assert run["scenarios"] and all(keys <= set(s) for s in run["scenarios"].values())
+    assert run["endpoints"] and all(" " in name for name in run["endpoints"])
+    assert run["overall"]["error_rate"] == pytest.approx(
+        run["overall"]["failed"] / run["overall"]["requests"])
+
+
+def test_summary_exports_and_locust_csv_are_ingested(demo):
+    summary = ingest(FIXTURES / "k6" / "peak_pass.summary-export.json", "--launch",
+                     "whatsapp-saas")["runs"][0]
+    handle = ingest(FIXTURES / "k6" / "peak_pass.handle-summary.json", "--launch",
+                    "whatsapp-saas")["runs"][0]
+    assert summary["format"] == handle["format"] == "k6-summary"
+    assert summary["overall"]["requests"] == handle["overall"]["requests"]
+    locust = ingest(FIXTURES / "locust" / "run", "--launch", "whatsapp-saas")["runs"][0]
+    assert (locust["tool"], list(locust["scenarios"])) == ("locust", ["default"])
+
+
+def test_an_interrupted_run_is_stored_incomplete_and_cannot_pass(deployed, client, tmp_path):
+    cut = tmp_path / "cut.ndjson"
+    data = PEAK_PASS.read_bytes()
+    cut.write_bytes(data[: len(data) - 40])  # the last line is cut mid-way
+    run = ingest(cut, "--launch", "whatsapp-saas", "--test", "peak")["runs"][0]
+    assert run["complete"] is False
+    state = verdict(client)
+    assert criterion(state, "peak-error-rate")["status"] == "pending"
+    assert "interrupted" in criterion(state, "peak-error-rate")["why"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (bytes(range(256)) * 4, ""),
+        (b'{"hello": "world"}\n', ""),
+        (b"name,age\nann,3\n", ""),
+        (gzip.compress(PEAK_PASS.read_bytes())[:2000], "gzip"),
+    ],
+    ids=["empty", "binary", "json-not-k6", "csv-not-locust", "truncated-gzip"],
+)
+def test_bad_input_is_refused_stores_nothing_and_keeps_earlier_runs(demo, tmp_path, content,
+                                                                       message):
+    ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")
+    before = (Run.objects.count(), Event.objects.count())
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(content)
+    with pytest.raises(CommandError) as exc:
+        ingest(bad, "--launch", "whatsapp-saas", "--test", "peak")
+    assert str(exc.value).startswith(f"{bad}: ")
+    assert message in str(exc.value)
+    assert exc.value.returncode != 0
+    assert (Run.objects.count(), Event.objects.count()) == before
+
+
+def test_unknown_launch_or_test_is_refused(demo):
+    with pytest.raises(CommandError, match="no launch"):
+        ingest(PEAK_PASS, "--launch", "nope")
+    with pytest.raises(CommandError, match="has no load test 'soak'"):
+        ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "soak")
+
+
+# --- the upload API ------------------------------------------------------------------------------
+@pytest.fixture
+def token(demo):
+    return token_create(demo, name="ci", scopes=["runs:write", "readiness:read"])[1]
+
+
+def upload(client, token, path, **fields):
+    with open(path, "rb") as f:
+        return client.post(
+            "/api/launches/whatsapp-saas/runs/",
+            {"file": f, **fields},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+        )
+
+
+def test_an_upload_is_accepted_parsed_and_readable(demo, token, client,
+                                                   django_capture_on_commit_callbacks, settings,
+                                                   tmp_path):
+    settings.UPLOAD_DIR = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, token, PEAK_FAIL, test="peak")
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["duplicate"]) == ("processing", False)
+    run = client.get(body["url"], headers={"Authorization": f"Bearer {token}"}).json()
+    assert (run["status"], run["tool"], run["test"]) == ("done", "k6", "peak")
+    cli = ingest(PEAK_FAIL, "--launch", "whatsapp-saas")["runs"][0]
+    assert cli["duplicate"] and cli["id"] == run["id"]  # one code path, one run
+    assert run["overall"] == cli["overall"]
+    assert list(tmp_path.iterdir()) == []  # the stored upload is removed once parsed
+
+
+def test_upload_refusals_are_clear_json(demo, token, client, tmp_path, settings):
+    settings.UPLOAD_DIR = tmp_path
+    assert upload(client, None, PEAK_PASS).status_code == 401
+    assert upload(client, "lb_wrong", PEAK_PASS).status_code == 401
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    response = upload(client, token, garbage)
+    assert response.status_code == 415
+    assert "error" in response.json()
+    response = upload(client, token, PEAK_PASS, test="soak")
+    assert (response.status_code, "no load test 'soak'" in response.json()["error"]) == (400, True)
+    response = client.post("/api/launches/whatsapp-saas/runs/",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400
+    assert Run.objects.count() == 0
+    assert [p for p in tmp_path.iterdir() if p.suffix == ".upload"] == []
+
+
+def test_an_upload_over_the_limit_is_413_and_leaves_nothing(demo, token, client, tmp_path,
+                                                           settings):
+    settings.UPLOAD_DIR, settings.UPLOAD_MAX_BYTES = tmp_path, 10_000
+    response = upload(client, token, PEAK_PASS)
+    assert response.status_code == 413
+    assert "limit" in response.json()["error"]
+    assert list(tmp_path.iterdir()) == []
+    assert Run.objects.count() == 0
+
+
+def test_a_token_is_refused_in_the_url_and_for_another_scope(demo, client, tmp_path, settings):
+    settings.UPLOAD_DIR = tmp_path
+    read_only = token_create(demo, name="ro", scopes=["readiness:read"])[1]
+    assert upload(client, read_only, PEAK_PASS).status_code == 403
+    response = client.post(f"/api/launches/whatsapp-saas/runs/?token={read_only}")
+    assert response.status_code == 400
+
+
+def test_an_upload_that_fails_to_parse_is_reported_on_the_run(demo, token, client, tmp_path,
+                                                              settings,
+                                                              django_capture_on_commit_callbacks):
+    settings.UPLOAD_DIR = tmp_path
+    bad = tmp_path / "nan.ndjson"
+    lines = PEAK_PASS.read_text().splitlines()
+    point = next(i for i, line in enumerate(lines) if '"http_req_duration","type":"Point"' in line)
+    lines[point] = lines[point].replace('"value":', '"value":NaN,"x":', 1)
+    bad.write_text("\n".join(lines) + "\n")
+    shutil.copy(bad, tmp_path / "keep.ndjson")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, token, bad)
+    run = client.get(response.json()["url"], headers={"Authorization": f"Bearer {token}"}).json()
+    assert run["status"] == "failed"
+    assert f"line {point + 1}" in run["error"]
+    assert run["overall"] is None
+
+
+# --- invalid runs and baselines ------------------------------------------------------------------
+def test_an_invalid_run_stops_counting(deployed, client, django_user_model, tmp_path):
+    ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")
+    failing = ingest(shifted(PEAK_FAIL, tmp_path, 1), "--launch", "whatsapp-saas", "--test",
+                     "peak")["runs"][0]
+    assert verdict(client)["verdict"] == "NO_GO"
+    client.force_login(django_user_model.objects.create_user("eve"))
+    response = client.post(f"/launches/whatsapp-saas/runs/{failing['id']}/invalidate/",
+                           {"reason": "load generator ran out of CPU"})
+    assert response.status_code == 302
+    state = verdict(client)
+    assert criterion(state, "peak-error-rate")["status"] == "pass"
+    assert Run.objects.get(pk=failing["id"]).invalid_reason == "load generator ran out of CPU"
