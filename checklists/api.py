@@ -42,19 +42,29 @@ def healthz(request):
 
 @require_GET
 def launches(request):
-    rows = Launch.objects.order_by("name").values("slug", "name", "version")
-    return json_response(
-        {"launches": [dict(row, url=f"/api/launches/{row['slug']}/") for row in rows]}
-    )
+    rows = [
+        {"slug": launch.slug, "name": launch.name, "version": launch.version,
+         "url": f"/api/launches/{launch.slug}/"}
+        for launch in Launch.objects.order_by("name")
+        if can_read(request, launch)
+    ]
+    return json_response({"launches": rows})
 
 
 @require_GET
 def launch_readiness(request, slug):
-    try:
-        board = board_for_slug(slug)
-    except Launch.DoesNotExist:
+    if refused := _token_in_url(request):
+        return refused
+    launch = Launch.objects.filter(slug=slug).first()
+    if launch is None:
         return error(f"no launch {slug!r}", 404)
-    return json_response(readiness_json(board))
+    if bearer_token(request):
+        _, refused = _authorize(request, launch, ApiToken.Scope.READ)
+        if refused:
+            return refused
+    elif not can_read(request, launch):
+        return error(f"no launch {slug!r}", 404)
+    return json_response(readiness_json(board_for_slug(slug)))
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -164,3 +174,10 @@ def run_detail(request, run_id: int):
     elif not can_read(request, run.launch):
         return error("no such run", 404)
     return json_response(run_json(run))
+
+
+@require_GET
+def openapi(request):
+    from .openapi import openapi_document
+
+    return json_response(openapi_document())

@@ -26,5 +26,6 @@ urlpatterns = [
     path("api/launches/<slug:slug>/", api.launch_readiness, name="api-launch"),
     path("api/launches/<slug:slug>/runs/", api.runs_upload, name="api-runs-upload"),
     path("api/runs/<int:run_id>/", api.run_detail, name="api-run"),
+    path("api/openapi.json", api.openapi, name="api-openapi"),
     path("admin/", admin.site.urls),
 ]
