@@ -53,7 +53,12 @@ def test_a_failing_peak_run_turns_the_verdict_no_go_in_plain_words(deployed, cli
     data = ingest(PEAK_FAIL, "--launch", "whatsapp-saas", "--test", "peak")
     run = data["runs"][0]
     assert (run["tool"], run["format"], run["test"], run["complete"], run["duplicate"]) == (
-        "k6", "k6-json", "peak", True, False)
+        "k6",
+        "k6-json",
+        "peak",
+        True,
+        False,
+    )
     state = verdict(client)
     assert state["verdict"] == "NO_GO"
     rate = run["overall"]["error_rate"]
@@ -108,20 +113,32 @@ def test_the_same_file_twice_is_one_run(demo):
 
 def test_the_json_follows_the_contract(demo):
     run = ingest(FIXTURES / "k6" / "peak_pass.ndjson.gz", "--launch", "whatsapp-saas")["runs"][0]
-    keys = {"requests", "failed", "error_rate", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
-            "max_ms"}
+    keys = {
+        "requests",
+        "failed",
+        "error_rate",
+        "rps",
+        "p50_ms",
+        "p90_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+    }
     assert keys <= set(run["overall"])
     assert run["scenarios"] and all(keys <= set(s) for s in run["scenarios"].values())
     assert run["endpoints"] and all(" " in name for name in run["endpoints"])
     assert run["overall"]["error_rate"] == pytest.approx(
-        run["overall"]["failed"] / run["overall"]["requests"])
+        run["overall"]["failed"] / run["overall"]["requests"]
+    )
 
 
 def test_summary_exports_and_locust_csv_are_ingested(demo):
-    summary = ingest(FIXTURES / "k6" / "peak_pass.summary-export.json", "--launch",
-                     "whatsapp-saas")["runs"][0]
-    handle = ingest(FIXTURES / "k6" / "peak_pass.handle-summary.json", "--launch",
-                    "whatsapp-saas")["runs"][0]
+    summary = ingest(
+        FIXTURES / "k6" / "peak_pass.summary-export.json", "--launch", "whatsapp-saas"
+    )["runs"][0]
+    handle = ingest(FIXTURES / "k6" / "peak_pass.handle-summary.json", "--launch", "whatsapp-saas")[
+        "runs"
+    ][0]
     assert summary["format"] == handle["format"] == "k6-summary"
     assert summary["overall"]["requests"] == handle["overall"]["requests"]
     locust = ingest(FIXTURES / "locust" / "run", "--launch", "whatsapp-saas")["runs"][0]
@@ -150,8 +167,9 @@ def test_an_interrupted_run_is_stored_incomplete_and_cannot_pass(deployed, clien
     ],
     ids=["empty", "binary", "json-not-k6", "csv-not-locust", "truncated-gzip"],
 )
-def test_bad_input_is_refused_stores_nothing_and_keeps_earlier_runs(demo, tmp_path, content,
-                                                                       message):
+def test_bad_input_is_refused_stores_nothing_and_keeps_earlier_runs(
+    demo, tmp_path, content, message
+):
     ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")
     before = (Run.objects.count(), Event.objects.count())
     bad = tmp_path / "bad.ndjson"
@@ -186,9 +204,9 @@ def upload(client, token, path, **fields):
         )
 
 
-def test_an_upload_is_accepted_parsed_and_readable(demo, token, client,
-                                                   django_capture_on_commit_callbacks, settings,
-                                                   tmp_path):
+def test_an_upload_is_accepted_parsed_and_readable(
+    demo, token, client, django_capture_on_commit_callbacks, settings, tmp_path
+):
     settings.UPLOAD_DIR = tmp_path
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, token, PEAK_FAIL, test="peak")
@@ -214,15 +232,17 @@ def test_upload_refusals_are_clear_json(demo, token, client, tmp_path, settings)
     assert "error" in response.json()
     response = upload(client, token, PEAK_PASS, test="soak")
     assert (response.status_code, "no load test 'soak'" in response.json()["error"]) == (400, True)
-    response = client.post("/api/launches/whatsapp-saas/runs/",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/launches/whatsapp-saas/runs/", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 400
     assert Run.objects.count() == 0
     assert [p for p in tmp_path.iterdir() if p.suffix == ".upload"] == []
 
 
-def test_an_upload_over_the_limit_is_413_and_leaves_nothing(demo, token, client, tmp_path,
-                                                           settings):
+def test_an_upload_over_the_limit_is_413_and_leaves_nothing(
+    demo, token, client, tmp_path, settings
+):
     settings.UPLOAD_DIR, settings.UPLOAD_MAX_BYTES = tmp_path, 10_000
     response = upload(client, token, PEAK_PASS)
     assert response.status_code == 413
@@ -239,9 +259,9 @@ def test_a_token_is_refused_in_the_url_and_for_another_scope(demo, client, tmp_p
     assert response.status_code == 400
 
 
-def test_an_upload_that_fails_to_parse_is_reported_on_the_run(demo, token, client, tmp_path,
-                                                              settings,
-                                                              django_capture_on_commit_callbacks):
+def test_an_upload_that_fails_to_parse_is_reported_on_the_run(
+    demo, token, client, tmp_path, settings, django_capture_on_commit_callbacks
+):
     settings.UPLOAD_DIR = tmp_path
     bad = tmp_path / "nan.ndjson"
     lines = PEAK_PASS.read_text().splitlines()
@@ -260,12 +280,15 @@ def test_an_upload_that_fails_to_parse_is_reported_on_the_run(demo, token, clien
 # --- invalid runs and baselines ------------------------------------------------------------------
 def test_an_invalid_run_stops_counting(deployed, client, django_user_model, tmp_path):
     ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")
-    failing = ingest(shifted(PEAK_FAIL, tmp_path, 1), "--launch", "whatsapp-saas", "--test",
-                     "peak")["runs"][0]
+    failing = ingest(
+        shifted(PEAK_FAIL, tmp_path, 1), "--launch", "whatsapp-saas", "--test", "peak"
+    )["runs"][0]
     assert verdict(client)["verdict"] == "NO_GO"
     client.force_login(django_user_model.objects.create_user("eve"))
-    response = client.post(f"/launches/whatsapp-saas/runs/{failing['id']}/invalidate/",
-                           {"reason": "load generator ran out of CPU"})
+    response = client.post(
+        f"/launches/whatsapp-saas/runs/{failing['id']}/invalidate/",
+        {"reason": "load generator ran out of CPU"},
+    )
     assert response.status_code == 302
     state = verdict(client)
     assert criterion(state, "peak-error-rate")["status"] == "pass"
