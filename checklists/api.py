@@ -43,8 +43,12 @@ def healthz(request):
 @require_GET
 def launches(request):
     rows = [
-        {"slug": launch.slug, "name": launch.name, "version": launch.version,
-         "url": f"/api/launches/{launch.slug}/"}
+        {
+            "slug": launch.slug,
+            "name": launch.name,
+            "version": launch.version,
+            "url": f"/api/launches/{launch.slug}/",
+        }
         for launch in Launch.objects.order_by("name")
         if can_read(request, launch)
     ]

@@ -39,3 +39,14 @@ def ingest_progressed(launch_id: int, run_id: int, progress: dict) -> None:
         async_to_sync(layer.group_send)(group_name(launch_id), message)
     except Exception:
         log.debug("could not publish ingest progress of run %s", run_id, exc_info=True)
+
+
+def live_updated(launch_id: int) -> None:
+    """New live data that changed no state: pages redraw their live figures (same version)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(launch_id), {"type": "live.updated"})
+    except Exception:
+        log.debug("could not publish live data of launch %s", launch_id, exc_info=True)

@@ -232,3 +232,39 @@ def load_figure(columns: dict) -> dict:
         ],
         "layout": layout,
     }
+
+
+def live_figure(
+    points: dict, title: str, bound: float | None, limit: float | None, limit_label: str, unit: str
+) -> dict:
+    """A live series with the criterion's threshold and, when the plan names one, a hard
+    limit (the pool size behind DB connections)."""
+    scale = 100 if unit == "%" else 1
+    values = [None if v is None else v * scale for v in points.get("v", [])]
+    layout = _base_layout(200) | {
+        "yaxis": {"title": {"text": unit or title}, "rangemode": "tozero"},
+        "shapes": [],
+        "annotations": [],
+        "showlegend": False,
+    }
+    for value, label, color in (
+        (bound, "threshold", "#c62828"),
+        (limit, limit_label or "limit", "#111827"),
+    ):
+        if value is not None:
+            shape, note = _hline(value * scale, "y", f"{label} {value * scale:g}", color)
+            layout["shapes"].append(shape)
+            layout["annotations"].append(note)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": title,
+                "x": points.get("t", []),
+                "y": values,
+                "line": {"color": "#1565c0"},
+            }
+        ],
+        "layout": layout,
+    }

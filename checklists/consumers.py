@@ -35,6 +35,9 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
             {"type": "changed", "version": message["version"], "kind": message["kind"]}
         )
 
+    async def live_updated(self, message):
+        await self.send_json({"type": "live", "version": self.version})
+
     async def ingest_progress(self, message):
         payload = {k: v for k, v in message.items() if k != "type"}
         await self.send_json({"type": "progress", "version": self.version, **payload})

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from .broadcast import launch_changed
 from .models import Event, Launch
 
 GENESIS_HASH = "0" * 64
+log = logging.getLogger(__name__)
 
 
 def jsonable(value):
@@ -63,8 +66,6 @@ def append_event(
     Open pages are told after commit (``broadcast.launch_changed``), never before: a rolled-back
     change is never announced.
     """
-    from .broadcast import launch_changed
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("append_event must run inside the transaction of the change")
     locked = Launch.objects.select_for_update().only("id", "version").get(pk=launch.pk)
@@ -86,8 +87,19 @@ def append_event(
     event.save(force_insert=True)
     Launch.objects.filter(pk=locked.pk).update(version=event.version)
     launch.version = event.version
-    transaction.on_commit(lambda: launch_changed(launch.pk, event.version, kind))
+    transaction.on_commit(lambda: _after_commit(launch.pk, event.version, kind))
     return event
+
+
+def _after_commit(launch_id: int, version: int, kind: str) -> None:
+    from .services import readiness_remember
+
+    if kind != "readiness.changed":
+        try:
+            readiness_remember(launch_id)
+        except Exception:  # bookkeeping for the sweep; never fails the committed change
+            log.exception("could not remember the readiness of launch %s", launch_id)
+    launch_changed(launch_id, version, kind)
 
 
 def _actor_name(actor) -> str:

@@ -29,6 +29,9 @@ class Launch(models.Model):
         default=0, help_text="Bumped by every recorded change; equals the newest Event's version."
     )
     plan_hash = models.CharField(max_length=64, blank=True)
+    readiness_state = models.JSONField(
+        default=dict, blank=True, help_text="Statuses when last looked at (see readiness_check)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

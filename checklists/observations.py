@@ -30,6 +30,7 @@ def wants_of(criteria) -> list[evidence.Want]:
                 window_s=threshold.window_s,
                 relative=threshold.relative,
                 params=c.params,
+                threshold=threshold,
             )
         )
     return wants
@@ -40,12 +41,21 @@ def observations_of(launch) -> dict[str, engine.Observation]:
     titles = {t.key: t.title for t in launch.load_tests.all()}
     wants = wants_of(criteria)
     result = _from_runs(launch, [w for w in wants if w.test], titles, criteria)
-    found = evidence.source_evidence(launch.pk, [w for w in wants if w.source])
-    result |= {key: _observation(e) for key, e in found.items()}
+    live = {w.key: w for w in wants if w.source}
+    found = evidence.source_evidence(launch.pk, list(live.values()))
+    result |= {key: _observation(e, live[key]) for key, e in found.items()}
     return result
 
 
-def _observation(e: evidence.Evidence) -> engine.Observation:
+def _observation(e: evidence.Evidence, want: evidence.Want) -> engine.Observation:
+    breaching = recovering = None
+    if want.params.get("sustain") or want.params.get("recover"):
+        breaching, recovering = sustained(
+            e.history,
+            want.threshold,
+            int(want.params.get("sustain", 1)),
+            int(want.params.get("recover", 1)),
+        )
     return engine.Observation(
         value=e.value,
         at=e.at,
@@ -55,7 +65,34 @@ def _observation(e: evidence.Evidence) -> engine.Observation:
         display=e.display,
         why=e.why,
         stale_after_s=e.stale_after_s,
+        stale_reason=e.stale_reason,
+        breaching=breaching,
+        recovering=recovering,
     )
+
+
+def sustained(history, threshold, sustain: int, recover: int):
+    """Hysteresis over the polls, oldest first, as Gatus and Argo Rollouts do: a criterion
+    fails only after ``sustain`` breaching polls in a row and recovers only after ``recover``
+    good ones. Returns (breaching, recovering) for the engine: (polls so far, polls needed)
+    when the newest poll breaches but has not failed yet, or holds but has not recovered."""
+    failing, bad, good = False, 0, 0
+    for value in history:
+        if value is None:
+            continue
+        if threshold.holds(value):
+            good, bad = good + 1, 0
+            failing = failing and good < recover
+        else:
+            bad, good = bad + 1, 0
+            failing = failing or bad >= sustain
+    if not history or history[-1] is None:
+        return None, None
+    if bad and not failing:
+        return (bad, sustain), None
+    if good and failing:
+        return None, (good, recover)
+    return None, None
 
 
 def _sentence(text: str) -> str:

@@ -561,10 +561,31 @@ def _check_criterion_refs(c, line, tasks, tests, sources, criteria):
             f"metrics ({', '.join(declared)})",
             line,
         )
+    if c.source and c.threshold:
+        _check_live_query(c, sources[c.source], line)
+
+
+def _check_live_query(c, source, line):
+    """The source must be able to answer what the criterion asks (an aggregate it computes)."""
+    from metrics.collectors import Query, validate_query
+    from metrics.selectors import window_of
+
+    if source.kind == "cloudwatch-alarms":
+        if c.metric not in source.config.get("alarms", []):
+            raise PlanError(
+                f"criterion {c.key!r}: alarm {c.metric!r} is not in source {source.key!r}'s alarms",
+                line,
+            )
+        return
+    t = parse_threshold(c.threshold)
+    query = Query(c.metric, t.aggregate, window_of(source.kind, t.window_s))
+    problems = validate_query(source.kind, source.config, query)
+    if problems:
+        raise PlanError(f"criterion {c.key!r}: {problems[0]}", line)
 
 
 def _check_sources(plan: PlanSpec, lines: list[int]) -> None:
-    from metrics.collectors.validation import validate_config  # pure; no Django
+    from metrics.collectors import validate_config  # pure; no Django
 
     for s, line in zip(plan.sources, lines, strict=True):
         problems = validate_config(s.kind, s.config)

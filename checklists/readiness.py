@@ -82,6 +82,11 @@ class Observation:
     display: str = ""
     why: str = ""
     stale_after_s: int | None = None
+    stale_reason: str = ""
+    # Sustained criteria (fail only after N breaching polls in a row, recover after M good):
+    # (polls so far, polls needed) while breaching but not failing yet, or while recovering.
+    breaching: tuple[int, int] | None = None
+    recovering: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +276,8 @@ def _judge_manual(c: CriterionIn) -> CriterionResult:
 def _staleness(
     c: CriterionIn, obs: Observation, tasks: Mapping[str, TaskIn], now: datetime
 ) -> str | None:
+    if obs.stale_reason:
+        return obs.stale_reason
     what = obs.label or "The evidence"
     task = tasks.get(c.after) if c.after else None
     if task is not None and task.status != "done":
@@ -313,9 +320,23 @@ def _judge_metric(
     if holds is None:
         why = f"There is no baseline run to compare {_lower_first(measure)} {shown} with."
         return CriterionResult(c, PENDING_STATUS, why, **common)
+    if not holds and obs.breaching:
+        n, needed = obs.breaching
+        why = (
+            f"{_verdict_words(measure, shown, thr, c, False)} Breaching for {n} of {needed} polls."
+        )
+        return CriterionResult(c, WARN, why, **common)
     if not holds:
         status = FAIL if c.required else WARN
         return CriterionResult(c, status, _verdict_words(measure, shown, thr, c, False), **common)
+    if obs.recovering:
+        n, needed = obs.recovering
+        status = FAIL if c.required else WARN
+        why = (
+            f"{_verdict_words(measure, shown, thr, c, True)} Recovering: {n} of {needed} good "
+            "polls in a row needed."
+        )
+        return CriterionResult(c, status, why, **common)
     if c.warn is not None and c.warn.holds(obs.value, obs.baseline) is False:
         band = threshold_text(c.warn, c.unit, obs.baseline)
         why = f"{measure} {shown} is {thr} but not {band}: inside the warning band."

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from metrics.signals import evidence_recorded, ingest_progress
+from metrics.signals import evidence_recorded, ingest_progress, live_sample
 
-from .broadcast import ingest_progressed
+from .broadcast import ingest_progressed, live_updated
 from .events import append_event
 from .models import Launch
+from .services import readiness_check
 
 
 @receiver(evidence_recorded)
@@ -29,3 +30,10 @@ def record_evidence_event(
 @receiver(ingest_progress)
 def publish_ingest_progress(sender, *, launch_id, run_id, **progress):
     ingest_progressed(launch_id, run_id, progress)
+
+
+@receiver(live_sample)
+def judge_live_sample(sender, *, launch_id, source_id, **kwargs):
+    """A source reported: record what its data changed, then let open pages redraw."""
+    if not readiness_check(launch_id):
+        live_updated(launch_id)

@@ -22,6 +22,7 @@ from .plan import (
     SignOffRoleSpec,
     TaskSpec,
 )
+from .thresholds import parse_threshold
 
 # (plan section, model, spec class, noun used in change notes)
 PLAN_PARTS = (
@@ -89,6 +90,22 @@ def _sync_part(launch: Launch, model, spec_cls, noun: str, specs) -> list[str]:
     return changes
 
 
+def source_queries(spec: PlanSpec) -> dict[str, list]:
+    """What each live source must answer: [metric, aggregate, window_s] per criterion on it."""
+    from metrics.selectors import window_of
+
+    kinds = {s.key: s.kind for s in spec.sources}
+    queries: dict[str, list] = {}
+    for c in spec.criteria:
+        if not c.source or not c.threshold or kinds[c.source] == "cloudwatch-alarms":
+            continue
+        t = parse_threshold(c.threshold)
+        query = [c.metric, t.aggregate, window_of(kinds[c.source], t.window_s)]
+        if query not in queries.setdefault(c.source, []):
+            queries[c.source].append(query)
+    return queries
+
+
 def plan_import(spec: PlanSpec, *, actor=None, actor_name: str = "") -> ImportResult:
     """Create or update the launch ``spec`` describes. A no-op when the plan is unchanged;
     otherwise one ``plan.imported`` Event lists what changed. Ticks, task status, runs and
@@ -105,7 +122,10 @@ def plan_import(spec: PlanSpec, *, actor=None, actor_name: str = "") -> ImportRe
         changes = _sync_launch(launch, spec, new_hash)
         for part, model, spec_cls, noun in PLAN_PARTS:
             changes += _sync_part(launch, model, spec_cls, noun, getattr(spec, part))
-        changes += metrics_services.sources_sync(launch, [asdict(s) for s in spec.sources])
+        queries = source_queries(spec)
+        changes += metrics_services.sources_sync(
+            launch, [asdict(s) | {"queries": queries.get(s.key, [])} for s in spec.sources]
+        )
         summary = "Launch created from its plan" if created else "Plan re-imported"
         append_event(
             launch,
@@ -251,3 +271,63 @@ def criterion_tick(
             after=_tick_state(c),
         )
     return c
+
+
+# --- readiness over time -----------------------------------------------------------------------
+def readiness_state(readiness) -> dict:
+    return {
+        "verdict": readiness.verdict,
+        "criteria": {c.key: c.status for c in readiness.criteria},
+        "signoffs": {s.spec.role: s.status for s in readiness.signoffs},
+    }
+
+
+def _changes(before: dict, after: dict, titles: dict) -> list[str]:
+    lines = []
+    for key, status in after["criteria"].items():
+        was = before.get("criteria", {}).get(key)
+        if was and was != status:
+            lines.append(f"{titles.get(key, key)}: {was} → {status}")
+    for role, status in after["signoffs"].items():
+        was = before.get("signoffs", {}).get(role)
+        if was and was != status:
+            lines.append(f"{role} sign-off: {was} → {status}")
+    if before.get("verdict") and before["verdict"] != after["verdict"]:
+        lines.insert(0, f"verdict {before['verdict']} → {after['verdict']}")
+    return lines
+
+
+def readiness_check(launch_id: int) -> bool:
+    """Compare the launch's readiness with the last look; record an Event for what changed by
+    the clock or by live data (stale evidence, a new sample). True when something changed."""
+    from .selectors import board_of, launch_with_plan
+
+    launch = launch_with_plan(pk=launch_id)
+    readiness = board_of(launch).readiness
+    state = readiness_state(readiness)
+    if state == launch.readiness_state:
+        return False
+    titles = {c.key: c.spec.title for c in readiness.criteria}
+    lines = _changes(launch.readiness_state, state, titles)
+    with transaction.atomic():
+        Launch.objects.filter(pk=launch.pk).update(readiness_state=state)
+        if lines:
+            append_event(
+                launch,
+                kind="readiness.changed",
+                subject=f"launch:{launch.slug}",
+                summary="; ".join(lines)[:300],
+                actor_name="clock",
+                before=launch.readiness_state,
+                after=state,
+            )
+    return bool(lines)
+
+
+def readiness_remember(launch_id: int) -> None:
+    """After a recorded change, remember the state it led to, so the next look reports only
+    what changed by itself afterwards."""
+    from .selectors import board_of, launch_with_plan
+
+    state = readiness_state(board_of(launch_with_plan(pk=launch_id)).readiness)
+    Launch.objects.filter(pk=launch_id).update(readiness_state=state)

@@ -9,6 +9,7 @@ from metrics import selectors as evidence
 
 from .access import can_read, readable_launch
 from .charts import gantt_figure, latency_figure, load_figure
+from .live import live_of
 from .models import Launch, Task
 from .presenters import critical_path_minutes
 from .selectors import board_of, launch_with_plan, recent_events
@@ -46,13 +47,18 @@ def page_context(board) -> dict:
         "tasks": {t.key: t for t in launch.tasks.all()},
         "task_moves": Task.Status.choices,
         "suite": suite_of(launch, r),
+        "live": live_of(launch, r),
         "recent_runs": evidence.recent_runs(launch.pk),
     }
 
 
 def launch_status(request, slug):
-    readable_launch(request, slug)
-    launch = launch_with_plan(slug=slug)
+    try:
+        launch = launch_with_plan(slug=slug)
+    except Launch.DoesNotExist:
+        raise Http404("No such launch") from None
+    if not can_read(request, launch):
+        raise Http404("No such launch")
     return render(request, "launches/status.html", page_context(board_of(launch)))
 
 

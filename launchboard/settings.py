@@ -248,6 +248,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+READINESS_SWEEP_SECONDS = env_int("LAUNCHBOARD_SWEEP_SECONDS", 15, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-readiness": {
+        "task": "checklists.tasks.sweep_readiness",
+        "schedule": float(READINESS_SWEEP_SECONDS),
+    },
+}
 
 # --- Launchboard -------------------------------------------------------------------------------
 UPLOAD_DIR = DATA_DIR / "uploads"

@@ -27,7 +27,13 @@ class Source(models.Model):
     order = models.PositiveIntegerField(default=0)
     interval_seconds = models.PositiveIntegerField(default=60)
     stale_after_seconds = models.PositiveIntegerField(default=300)
+    queries = models.JSONField(
+        default=list, blank=True, help_text="[metric, aggregate, window_s] the plan's criteria ask."
+    )
     # health
+    configured = models.BooleanField(default=False)
+    status_note = models.CharField(max_length=300, blank=True)
+    polling_until = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
@@ -42,6 +48,57 @@ class Source(models.Model):
 
     def __str__(self):
         return f"{self.launch_id}:{self.key}"
+
+    @property
+    def health(self) -> str:
+        """not_configured, waiting (never polled), ok or failing."""
+        if not self.configured:
+            return "not_configured"
+        if self.consecutive_failures:
+            return "failing"
+        return "ok" if self.last_success_at else "waiting"
+
+
+class SourceReading(models.Model):
+    """One poll's answer to one query of a source (an alarm's state is one too)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="readings")
+    metric = models.CharField(max_length=120)
+    aggregate = models.CharField(max_length=20)
+    window_s = models.PositiveIntegerField(default=0)
+    value = models.FloatField(null=True, blank=True)
+    count = models.BigIntegerField(null=True, blank=True)
+    at = models.DateTimeField(null=True, blank=True, help_text="Time of the newest data point.")
+    text = models.CharField(max_length=500, blank=True)
+    polled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["source", "-polled_at", "-id"]
+        indexes = [models.Index(fields=["source", "metric", "aggregate", "window_s", "polled_at"])]
+
+    def __str__(self):
+        return f"{self.source_id}:{self.metric} {self.aggregate}={self.value}"
+
+
+class SourceSeries(models.Model):
+    """The newest chart series of one query: what the page draws."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="series")
+    metric = models.CharField(max_length=120)
+    aggregate = models.CharField(max_length=20)
+    window_s = models.PositiveIntegerField(default=0)
+    points = models.JSONField(default=dict)  # {"t": [iso, ...], "v": [float, ...]}
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "metric", "aggregate", "window_s"], name="series_unique_query"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id}:{self.metric} {self.aggregate}"
 
 
 class Run(models.Model):

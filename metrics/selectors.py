@@ -4,9 +4,12 @@ whatever the size of the plan."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from .evidence import DERIVED, run_value
-from .models import Run, RunSeries, Source
+from .models import Run, RunSeries, Source, SourceReading, SourceSeries
 
 __all__ = ["DERIVED", "run_value"]  # re-exported: checklists reads evidence only from here
 
@@ -25,6 +28,7 @@ class Want:
     window_s: int | None
     relative: bool
     params: dict
+    threshold: object = None  # the parsed threshold, for checks over a history of polls
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Evidence:
     display: str = ""
     why: str = ""
     stale_after_s: int | None = None
+    stale_reason: str = ""
+    history: tuple = ()
 
 
 def source_specs(launch_id: int) -> list[dict]:
@@ -49,15 +55,86 @@ def sources_for(launch_id: int) -> list[Source]:
     return list(Source.objects.filter(launch_id=launch_id))
 
 
+DEFAULT_WINDOW_S = 300  # a live criterion without "over ..." is judged on the last 5 minutes
+HISTORY = 20  # readings kept per query for sustained criteria
+
+
+def window_of(source_kind: str, window_s: int | None) -> int:
+    if source_kind == "cloudwatch-alarms":
+        return 0
+    return window_s or DEFAULT_WINDOW_S
+
+
+def _recent_readings(launch_id: int) -> dict[tuple, list[SourceReading]]:
+    """Readings of the last hour per (source, metric, aggregate, window), newest first."""
+    since = timezone.now() - timedelta(hours=1)
+    rows = SourceReading.objects.filter(source__launch_id=launch_id, polled_at__gte=since).order_by(
+        "-polled_at", "-id"
+    )[:20000]
+    grouped: dict[tuple, list[SourceReading]] = {}
+    for r in rows:
+        key = (r.source_id, r.metric, r.aggregate, r.window_s)
+        if len(grouped.setdefault(key, [])) < HISTORY:
+            grouped[key].append(r)
+    return grouped
+
+
 def source_evidence(launch_id: int, wants: list[Want]) -> dict[str, Evidence]:
-    """Evidence per criterion key from live sources."""
+    """Evidence per criterion key from live sources. No data is never a value to pass on: an
+    unconfigured, silent or failing source gives a reason instead, and data that stopped is
+    stale."""
+    if not wants:
+        return {}
     sources = {s.key: s for s in sources_for(launch_id)}
+    readings = _recent_readings(launch_id)
     result = {}
     for want in wants:
         source = sources.get(want.source)
-        name = source.title if source else want.source
-        result[want.key] = Evidence(why=f"{name} has not reported yet.")
+        if source is None:
+            result[want.key] = Evidence(why=f"The source {want.source} no longer exists.")
+            continue
+        key = (source.pk, want.metric, want.aggregate, window_of(source.kind, want.window_s))
+        result[want.key] = _live_evidence(source, want, readings.get(key, []))
     return result
+
+
+def _since(moment) -> str:
+    return moment.strftime("%H:%M UTC") if moment else "never"
+
+
+def _live_evidence(source: Source, want: Want, rows: list[SourceReading]) -> Evidence:
+    label = source.title
+    if source.consecutive_failures:
+        label += f" (failing since {_since(source.last_error_at)}: {source.last_error})"
+    if not source.configured:
+        return Evidence(
+            why=f"{source.title} is not configured: {source.status_note}.", display="not configured"
+        )
+    if not rows:
+        if source.consecutive_failures:
+            return Evidence(why=f"{label}; no data yet.")
+        return Evidence(why=f"{source.title} has not reported yet.")
+    with_data = next((r for r in rows if r.value is not None), None)
+    history = tuple(r.value for r in reversed(rows))
+    if with_data is None:
+        state = rows[0].text.split(":")[0] if rows[0].text else ""
+        if state:  # an alarm without a usable state: INSUFFICIENT_DATA or MISSING
+            return Evidence(why=f"Alarm {want.metric} is {rows[0].text}.", display=state)
+        minutes = window_of(source.kind, want.window_s) // 60
+        return Evidence(why=f"No data from {source.title} in the last {minutes} min.")
+    stale = ""
+    if rows[0].value is None:  # the window is empty now: the data stopped
+        stale = f"{source.title} has had no data since {_since(with_data.at)}."
+    display = with_data.text.split(":")[0] if with_data.text else ""
+    return Evidence(
+        value=with_data.value,
+        at=with_data.at or with_data.polled_at,
+        label=label,
+        display=display,
+        stale_after_s=source.stale_after_seconds,
+        stale_reason=stale,
+        history=history,
+    )
 
 
 def test_runs(launch_id: int, tests) -> dict[str, list[Run]]:
@@ -81,7 +158,15 @@ def run_series(run_ids) -> dict[int, dict]:
 
 # --- runs --------------------------------------------------------------------------------------
 RUN_STATS_KEYS = (
-    "requests", "failed", "error_rate", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+    "requests",
+    "failed",
+    "error_rate",
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
 )
 
 
@@ -152,6 +237,21 @@ def compare_runs(run: Run, earlier: Run | None) -> list[dict]:
         then = (earlier.overall or {}).get(key) if earlier else None
         delta = None if now is None or then is None else now - then
         relative = None if delta is None or not then else delta / then
-        rows.append({"label": label, "key": key, "unit": unit, "now": now, "then": then,
-                     "delta": delta, "relative": relative})
+        rows.append(
+            {
+                "label": label,
+                "key": key,
+                "unit": unit,
+                "now": now,
+                "then": then,
+                "delta": delta,
+                "relative": relative,
+            }
+        )
     return rows
+
+
+def live_series(launch_id: int) -> dict[tuple, dict]:
+    """Chart series per (source key, metric, aggregate, window_s); one query."""
+    rows = SourceSeries.objects.filter(source__launch_id=launch_id).select_related("source")
+    return {(r.source.key, r.metric, r.aggregate, r.window_s): r.points for r in rows}

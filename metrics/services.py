@@ -9,39 +9,220 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Run, RunSeries, Source
+from . import collectors
+from .models import Run, RunSeries, Source, SourceReading, SourceSeries
 from .parsers import ParseError, RunResult, detect_format, parse_file
-from .signals import evidence_recorded, ingest_progress
+from .signals import evidence_recorded, ingest_progress, live_sample
 
-SOURCE_FIELDS = ("kind", "title", "config", "interval_seconds", "stale_after_seconds")
+# An alarm's state as the number its criterion judges (value==0 means OK).
+ALARM_VALUES = {"OK": 0.0, "ALARM": 1.0}
+
+SOURCE_FIELDS = (
+    "kind",
+    "title",
+    "config",
+    "interval_seconds",
+    "stale_after_seconds",
+    "queries",
+)
+POLL_TASK = "metrics.tasks.poll_source"
+KEEP_READINGS = timedelta(hours=24)
 
 
 def sources_sync(launch, specs: list[dict]) -> list[str]:
-    """Make the launch's sources match ``specs`` (plan order); keeps health of kept sources."""
+    """Make the launch's sources match ``specs`` (plan order), each polled by Celery beat on its
+    interval. Health of kept sources is kept."""
     existing = {s.key: s for s in Source.objects.filter(launch=launch)}
     changes = []
     for order, spec in enumerate(specs):
-        values = {name: spec[name] for name in SOURCE_FIELDS} | {"order": order}
+        values = {name: spec.get(name, []) for name in SOURCE_FIELDS} | {"order": order}
         source = existing.pop(spec["key"], None)
         if source is None:
-            Source.objects.create(launch=launch, key=spec["key"], **values)
+            source = Source.objects.create(launch=launch, key=spec["key"], **values)
             changes.append(f"source {spec['key']} added")
-            continue
-        changed = [name for name, value in values.items() if getattr(source, name) != value]
-        if changed:
+        else:
+            changed = [name for name, value in values.items() if getattr(source, name) != value]
             for name in changed:
                 setattr(source, name, values[name])
-            source.save(update_fields=changed)
-            changes.append(f"source {spec['key']} changed ({', '.join(changed)})")
+            if changed:
+                source.save(update_fields=changed)
+                changes.append(f"source {spec['key']} changed ({', '.join(changed)})")
+        _check_configured(source)
+        _schedule(source)
     for key, source in existing.items():
+        _unschedule(source)
         source.delete()
         changes.append(f"source {key} removed")
     return changes
+
+
+def _spec(source: Source) -> collectors.SourceSpec:
+    return collectors.SourceSpec(source.key, source.kind, source.config)
+
+
+def _check_configured(source: Source, env=os.environ) -> bool:
+    configured, reason = collectors.is_configured(_spec(source), env)
+    if (configured, reason[:300]) != (source.configured, source.status_note):
+        source.configured, source.status_note = configured, reason[:300]
+        source.save(update_fields=["configured", "status_note"])
+    return configured
+
+
+def _task_name(source: Source) -> str:
+    return f"poll source {source.launch_id}:{source.key}"
+
+
+def _schedule(source: Source) -> None:
+    """One django-celery-beat entry per source; its interval can be changed at run time in the
+    admin. The plan's interval is applied when the plan changes it."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=source.interval_seconds, period=IntervalSchedule.SECONDS
+    )
+    task, created = PeriodicTask.objects.get_or_create(
+        name=_task_name(source),
+        defaults={"task": POLL_TASK, "interval": every, "args": f"[{source.pk}]"},
+    )
+    if not created and (task.interval_id, task.args) != (every.pk, f"[{source.pk}]"):
+        task.interval, task.args = every, f"[{source.pk}]"
+        task.save(update_fields=["interval", "args"])
+
+
+def _unschedule(source: Source) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(name=_task_name(source)).delete()
+
+
+# --- polling -------------------------------------------------------------------------------------
+@dataclass
+class PollOutcome:
+    source: Source
+    status: str  # polled, not_configured, failed, busy
+    readings: int = 0
+    error: collectors.SourceError | None = None
+
+
+def _lease(source: Source, now, seconds: float) -> bool:
+    """Take the source for one poll, so a retry and a scheduled poll never overlap."""
+    taken = (
+        Source.objects.filter(pk=source.pk)
+        .filter(Q(polling_until__isnull=True) | Q(polling_until__lt=now))
+        .update(polling_until=now + timedelta(seconds=seconds))
+    )
+    return bool(taken)
+
+
+def source_poll(source_id: int, *, now=None, env=os.environ, timeout_s: float = 5.0) -> PollOutcome:
+    """Poll one source once: store its readings and health, or record why it failed. Never
+    raises SourceError: the outcome carries it, so callers decide about retrying."""
+    source = Source.objects.get(pk=source_id)
+    now = now or timezone.now()
+    if not _check_configured(source, env):
+        Source.objects.filter(pk=source.pk).update(last_polled_at=now)
+        return PollOutcome(source, "not_configured")
+    if not _lease(source, now, 3 * timeout_s + 10):
+        return PollOutcome(source, "busy")
+    try:
+        queries = [collectors.Query(m, a, int(w)) for m, a, w in source.queries]
+        result = collectors.poll(_spec(source), queries, now=now, env=env, timeout_s=timeout_s)
+    except collectors.SourceError as exc:
+        _record_failure(source, exc, now)
+        return PollOutcome(source, "failed", error=exc)
+    finally:
+        Source.objects.filter(pk=source.pk).update(polling_until=None)
+    count = _record_success(source, result, now)
+    live_sample.send(sender=Source, launch_id=source.launch_id, source_id=source.pk)
+    return PollOutcome(source, "polled", readings=count)
+
+
+def _record_success(source: Source, result, now) -> int:
+    rows = [
+        SourceReading(
+            source=source,
+            metric=r.metric,
+            aggregate=r.aggregate,
+            window_s=r.window_s,
+            value=r.value,
+            count=r.count,
+            at=r.at,
+            polled_at=now,
+        )
+        for r in result.readings
+    ]
+    rows += [
+        SourceReading(
+            source=source,
+            metric=a.name,
+            aggregate="value",
+            window_s=0,
+            value=ALARM_VALUES.get(a.state),
+            at=a.updated_at,
+            text=f"{a.state}: {a.reason}"[:500],
+            polled_at=now,
+        )
+        for a in result.alarms
+    ]
+    recovered = source.consecutive_failures > 0
+    with transaction.atomic():
+        SourceReading.objects.bulk_create(rows)
+        for r in result.readings:
+            points = {"t": [t.isoformat() for t, _ in r.series], "v": [v for _, v in r.series]}
+            SourceSeries.objects.update_or_create(
+                source=source,
+                metric=r.metric,
+                aggregate=r.aggregate,
+                window_s=r.window_s,
+                defaults={"points": points},
+            )
+        source.last_polled_at = source.last_success_at = now
+        source.last_error, source.consecutive_failures = "", 0
+        source.save(
+            update_fields=[
+                "last_polled_at",
+                "last_success_at",
+                "last_error",
+                "consecutive_failures",
+            ]
+        )
+        SourceReading.objects.filter(source=source, polled_at__lt=now - KEEP_READINGS).delete()
+        if recovered:
+            _announce_source(source, "source.recovered", f"{source.title} answers again")
+    return len(rows)
+
+
+def _record_failure(source: Source, exc, now) -> None:
+    with transaction.atomic():
+        first = source.consecutive_failures == 0
+        source.last_polled_at, source.last_error_at = now, now
+        source.last_error = exc.message[:500]
+        source.consecutive_failures += 1
+        source.save(
+            update_fields=["last_polled_at", "last_error_at", "last_error", "consecutive_failures"]
+        )
+        if first:  # one Event when a source starts failing, not one per failed poll
+            _announce_source(source, "source.failed", f"{source.title} is failing: {exc.message}")
+
+
+def _announce_source(source: Source, kind: str, summary: str) -> None:
+    evidence_recorded.send(
+        sender=Source,
+        launch_id=source.launch_id,
+        kind=kind,
+        subject=f"source:{source.key}",
+        summary=summary[:300],
+        actor_name="collector",
+        before=None,
+        after={"source": source.key, "error": source.last_error or None},
+    )
 
 
 # --- load-test runs ----------------------------------------------------------------------------

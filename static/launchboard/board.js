@@ -75,6 +75,7 @@ function connect() {
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "progress") onProgressMessage(message);
+    if (message.type === "live") refresh();
     if (typeof message.version === "number" && message.version !== version) refresh();
   };
   socket.onclose = () => {

@@ -120,4 +120,4 @@ def test_query_count_does_not_grow_with_the_plan(db, client, url):
     small = _queries(client, url.format(slug="small"))
     large = _queries(client, url.format(slug="large"))
     assert small == large
-    assert small <= 15
+    assert small <= 20  # the page reads ~18 tables and lists once each
