@@ -41,7 +41,12 @@ class Server:
         """Run a management command against this server's database (a separate process)."""
         return subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout, check=check,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
         )
 
     def start(self, timeout: float = 30) -> None:
@@ -49,7 +54,10 @@ class Server:
         out = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         wait_for_http(f"{self.url}/healthz", timeout, self.process, self.log)
 

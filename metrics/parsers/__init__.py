@@ -1,0 +1,93 @@
+"""Streaming parsers for load-test results: k6 NDJSON, k6 summaries and Locust CSV.
+
+Pure Python (orjson + hdrhistogram), no Django. Public API:
+
+    detect_format(path) -> "k6-json" | "k6-summary" | "locust-csv"
+    parse_file(path, fmt="auto", *, progress=None) -> RunResult
+    ParseError, RunResult, Stats, SeriesPoint
+    derived: spike_recovery, latency_drift, flow_success (metrics.parsers.derived)
+
+Figure definitions and the accepted formats are documented in docs/ingestion.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import zlib
+
+from .derived import Drift, Recovery, flow_success, latency_drift, spike_recovery
+from .detect import detect_format
+from .errors import ParseError
+from .k6_result import parse_k6_ndjson
+from .k6_summary import parse_k6_summary
+from .locust_csv import parse_locust
+from .model import RunResult, SeriesPoint, Stats
+from .reader import CallbackError, Progress
+
+__all__ = [
+    "Drift",
+    "ParseError",
+    "Recovery",
+    "RunResult",
+    "SeriesPoint",
+    "Stats",
+    "detect_format",
+    "flow_success",
+    "latency_drift",
+    "parse_file",
+    "spike_recovery",
+]
+
+FORMATS = ("k6-json", "k6-summary", "locust-csv")
+# What bad data could provoke in a parser bug. Deliberately not `Exception`: asynchronous
+# exceptions such as Celery's SoftTimeLimitExceeded must pass through untouched.
+_DATA_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ArithmeticError,
+    LookupError,
+    EOFError,
+    OSError,
+    csv.Error,
+    zlib.error,
+)
+
+
+def parse_file(
+    path: str | os.PathLike, fmt: str = "auto", *, progress: Progress | None = None
+) -> RunResult:
+    """Parse one result file (or Locust --csv prefix) into a RunResult.
+
+    `fmt` is "auto" (detect by content) or one of FORMATS. gzip input is accepted for every
+    format. `progress(bytes_read, total_bytes, lines)` is called at most ~10 times a second;
+    whatever it raises propagates unchanged (a way to cancel). Raises ParseError - and no
+    other exception - for anything that is not a usable result.
+    """
+    try:
+        return _parse(path, fmt, progress)
+    except ParseError:
+        raise
+    except CallbackError as exc:
+        raise exc.error from None  # the caller's own exception, unchanged
+    except RecursionError:
+        raise ParseError("input nested too deeply") from None
+    except MemoryError:
+        raise ParseError("input too large to parse") from None
+    except _DATA_ERRORS as exc:  # a parser bug must still reach the user as a ParseError
+        raise ParseError(f"could not read this file ({type(exc).__name__}: {exc})") from exc
+
+
+def _parse(path, fmt: str, progress: Progress | None) -> RunResult:
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "k6-json":
+        return parse_k6_ndjson(path, progress)
+    if fmt == "k6-summary":
+        return parse_k6_summary(path, progress)
+    if fmt == "locust-csv":
+        return parse_locust(path, progress)
+    raise ParseError(f"unknown format {fmt!r} (expected auto or one of {', '.join(FORMATS)})")
