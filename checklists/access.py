@@ -10,7 +10,19 @@ from .tokens import digest_of
 
 
 def can_read(request, launch: Launch) -> bool:
-    return launch.visibility == Launch.Visibility.PUBLIC or request.user.is_authenticated
+    return can_user_read(request.user, launch)
+
+
+def can_user_read(user, launch: Launch) -> bool:
+    return launch.visibility == Launch.Visibility.PUBLIC or user.is_authenticated
+
+
+def capabilities(user, launch: Launch) -> list[str]:
+    """What the page may offer this viewer; controls carry ``data-needs`` and stay hidden
+    otherwise. The server checks every action again."""
+    if not user.is_authenticated:
+        return ["anonymous"]
+    return ["signed-in", "edit"]
 
 
 def readable_launch(request, slug: str) -> Launch:

@@ -1,47 +1,115 @@
-"""WebSocket consumer for a launch's open pages: joins the launch's group and relays changes."""
+"""WebSocket consumer for a launch's open pages.
+
+Thin: checks that the viewer may read the launch, joins the launch's group, sends a snapshot of
+every section, then sends each page only the sections that changed for it. Updates coalesce: a
+page that is still being sent version 7 when 8 and 9 arrive gets 9 next, not 8 then 9.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from . import realtime
+from .access import can_user_read
 from .broadcast import group_name
 from .models import Launch
 
+log = logging.getLogger(__name__)
+
 
 class LaunchConsumer(AsyncJsonWebsocketConsumer):
+    launch_id = None
     group = None
-    version = 0
 
     async def connect(self):
-        slug = self.scope["url_route"]["kwargs"]["slug"]
-        launch = await self._launch(slug)
+        self.version, self.wanted, self.sent_at, self.pushing = 0, 0, 0.0, False
+        self.digests: dict[str, str] = {}
+        launch = await self._readable_launch(self.scope["url_route"]["kwargs"]["slug"])
         if launch is None:
+            await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return
+        self.launch_id, self.group = launch.pk, group_name(launch.pk)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception:
+            log.warning("channel layer unavailable; refusing the page for now", exc_info=True)
             await self.close()
             return
-        self.group = group_name(launch.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        self.version = launch.version
-        await self.send_json({"type": "hello", "version": launch.version})
+        realtime.register(self)
+        await self.push(version=launch.version, snapshot=True)
 
     async def disconnect(self, code):
+        if self.launch_id is not None:
+            realtime.unregister(self)
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:
+                log.debug("group_discard failed", exc_info=True)
 
+    async def receive_json(self, content, **kwargs):
+        if content.get("type") == "resync":  # the page saw a gap: send it everything again
+            self.digests.clear()
+            await self.push(version=self.version, snapshot=True)
+
+    # --- messages from the channel layer ---
     async def launch_changed(self, message):
-        self.version = max(self.version, message["version"])
-        await self.send_json(
-            {"type": "changed", "version": message["version"], "kind": message["kind"]}
-        )
+        await self.push(version=message["version"])
 
-    async def live_updated(self, message):
-        await self.send_json({"type": "live", "version": self.version})
+    async def launch_live(self, message):
+        await self.push(version=self.version, after=message["rendered_at"])
 
     async def ingest_progress(self, message):
         payload = {k: v for k, v in message.items() if k != "type"}
         await self.send_json({"type": "progress", "version": self.version, **payload})
 
+    # --- sending ---
+    async def heartbeat(self):
+        await self.send_json({"type": "heartbeat", "version": self.version})
+
+    async def push(self, *, version: int, after: float = 0.0, snapshot: bool = False):
+        """Send what changed up to ``version`` (and rendered after ``after``)."""
+        self.wanted = max(self.wanted, version)
+        if self.pushing:
+            return  # the running push picks up the newest wanted version
+        self.pushing = True
+        try:
+            while snapshot or self.wanted > self.version or after > self.sent_at:
+                target = self.wanted
+                sections = await realtime.sections_for(self.launch_id, version=target, after=after)
+                await self._send_sections(sections, snapshot)
+                snapshot, after = False, 0.0
+                if sections.version < target:  # nothing newer exists yet; the watcher retries
+                    self.wanted = self.version
+                    break
+        finally:
+            self.pushing = False
+
+    async def _send_sections(self, sections, snapshot: bool):
+        changed = {
+            name: html
+            for name, html in sections.html.items()
+            if self.digests.get(name) != sections.digests[name]
+        }
+        self.digests.update(sections.digests)
+        self.version = max(self.version, sections.version)
+        self.sent_at = max(self.sent_at, sections.rendered_at)
+        await self.send_json(
+            {
+                "type": "snapshot" if snapshot else "update",
+                "version": sections.version,
+                "verdict": sections.verdict,
+                "sections": changed,
+            }
+        )
+
     @database_sync_to_async
-    def _launch(self, slug):
-        return Launch.objects.filter(slug=slug).only("id", "version").first()
+    def _readable_launch(self, slug):
+        launch = Launch.objects.filter(slug=slug).only("id", "version", "visibility").first()
+        if launch is None or not can_user_read(self.scope["user"], launch):
+            return None
+        return launch

@@ -92,14 +92,11 @@ def append_event(
 
 
 def _after_commit(launch_id: int, version: int, kind: str) -> None:
-    from .services import readiness_remember
-
-    if kind != "readiness.changed":
-        try:
-            readiness_remember(launch_id)
-        except Exception:  # bookkeeping for the sweep; never fails the committed change
-            log.exception("could not remember the readiness of launch %s", launch_id)
-    launch_changed(launch_id, version, kind)
+    """Tell open pages, and remember the readiness this change led to, so the sweep reports
+    only what changes by itself afterwards (see services.readiness_check)."""
+    sections = launch_changed(launch_id, version, kind)
+    if sections is not None and kind != "readiness.changed":
+        Launch.objects.filter(pk=launch_id).update(readiness_state=sections.state)
 
 
 def _actor_name(actor) -> str:

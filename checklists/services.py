@@ -322,12 +322,3 @@ def readiness_check(launch_id: int) -> bool:
                 after=state,
             )
     return bool(lines)
-
-
-def readiness_remember(launch_id: int) -> None:
-    """After a recorded change, remember the state it led to, so the next look reports only
-    what changed by itself afterwards."""
-    from .selectors import board_of, launch_with_plan
-
-    state = readiness_state(board_of(launch_with_plan(pk=launch_id)).readiness)
-    Launch.objects.filter(pk=launch_id).update(readiness_state=state)

@@ -7,49 +7,16 @@ from django.shortcuts import render
 
 from metrics import selectors as evidence
 
-from .access import can_read, readable_launch
-from .charts import gantt_figure, latency_figure, load_figure
-from .live import live_of
-from .models import Launch, Task
-from .presenters import critical_path_minutes
-from .selectors import board_of, launch_with_plan, recent_events
-from .suite import suite_of
-
-SECTION_TITLES = {
-    "checklist": "Checklist",
-    "validation": "Validation of the fix (step 5)",
-    "suite": "Load-test suite (step 10)",
-    "live": "Live metrics",
-}
+from .access import can_read, capabilities, readable_launch
+from .charts import latency_figure, load_figure
+from .models import Launch
+from .pages import page_context
+from .selectors import board_of, launch_with_plan
 
 
 def launch_list(request):
     launches = [launch for launch in Launch.objects.order_by("name") if can_read(request, launch)]
     return render(request, "launches/list.html", {"launches": launches})
-
-
-def page_context(board) -> dict:
-    r, launch = board.readiness, board.launch
-    sections = {}
-    for c in r.criteria:
-        sections.setdefault(c.spec.section, []).append(c)
-    labels = [""] + [g.spec.pass_label for g in r.gates]
-    return {
-        "board": board,
-        "launch": launch,
-        "r": r,
-        "sections": [(SECTION_TITLES.get(k, k), items) for k, items in sections.items()],
-        "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
-        "flow_goal": labels[-1] or "GO",
-        "gantt": gantt_figure(r.plan.tasks),
-        "critical_path": critical_path_minutes(r.plan.tasks),
-        "events": recent_events(launch),
-        "tasks": {t.key: t for t in launch.tasks.all()},
-        "task_moves": Task.Status.choices,
-        "suite": suite_of(launch, r),
-        "live": live_of(launch, r),
-        "recent_runs": evidence.recent_runs(launch.pk),
-    }
 
 
 def launch_status(request, slug):
@@ -59,7 +26,8 @@ def launch_status(request, slug):
         raise Http404("No such launch") from None
     if not can_read(request, launch):
         raise Http404("No such launch")
-    return render(request, "launches/status.html", page_context(board_of(launch)))
+    context = page_context(board_of(launch)) | {"caps": capabilities(request.user, launch)}
+    return render(request, "launches/status.html", context)
 
 
 def run_page(request, slug, run_id):

@@ -108,3 +108,15 @@ def better(row) -> str:
         return ""
     higher_is_better = row["key"] in ("rps", "requests")
     return "better" if (row["delta"] > 0) == higher_is_better else "worse"
+
+
+@register.simple_tag(takes_context=True)
+def csrf_field(context):
+    """The CSRF input of a form in a live section. Sections pushed to every viewer are rendered
+    once, without a viewer, so the value is empty there and board.js fills it from the cookie."""
+    from django.utils.html import format_html
+
+    token = context.get("csrf_token") or ""
+    return format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}" class="csrf">', token
+    )

@@ -1,102 +1,172 @@
 // Launchboard status page: draws the charts and keeps the page current.
-// The server is the source of truth: a websocket message only says "version N exists"; the page
-// then fetches the sections it is missing. It never shows "live" unless the socket is open.
+//
+// The server pushes the sections of the page that changed, with the launch version; the page
+// applies them in place, keeping drawn charts (new points are appended, not redrawn). On every
+// (re)connect the server sends a full snapshot, so a page that was away catches up by itself.
+// The page says "live" only while its socket is open and heard from.
 
 const board = document.getElementById("board");
 const liveState = document.getElementById("live-state");
+const PLOT_CONFIG = { displayModeBar: false, responsive: true };
+let version = Number(board?.dataset.version || 0);
+let verdict = board?.querySelector(".verdict-word")?.textContent.trim();
+
+// --- charts ------------------------------------------------------------------------------------
+function figureOf(el) {
+  const data = document.getElementById(el.dataset.figure);
+  return data ? JSON.parse(data.textContent) : null;
+}
+
+// Appending only the new points keeps zoom and hover; anything else is a full (diffed) redraw.
+function extendOrReact(el, figure) {
+  const old = el.data;
+  const extendable = old && old.length === figure.data.length && figure.data.every((trace, i) => {
+    const x0 = old[i].x || [];
+    const x1 = trace.x || [];
+    return x1.length >= x0.length && x0.length > 0 && x0.every((v, j) => v === x1[j]);
+  });
+  if (extendable && figure.data.some((t, i) => (t.x || []).length > old[i].x.length)) {
+    const indices = figure.data.map((_, i) => i);
+    const grow = (key) => figure.data.map((t, i) => (t[key] || []).slice(old[i].x.length));
+    window.Plotly.extendTraces(el, { x: grow("x"), y: grow("y") }, indices);
+    window.Plotly.relayout(el, { shapes: figure.layout.shapes || [], annotations: figure.layout.annotations || [] });
+  } else {
+    window.Plotly.react(el, figure.data, figure.layout, PLOT_CONFIG);
+  }
+}
 
 function drawCharts(root = document) {
   if (!window.Plotly) return;
   for (const el of root.querySelectorAll("[data-figure]")) {
-    const data = document.getElementById(el.dataset.figure);
-    if (!data) continue;
-    const figure = JSON.parse(data.textContent);
-    window.Plotly.react(el, figure.data, figure.layout, { displayModeBar: false, responsive: true });
+    const figure = figureOf(el);
+    if (figure) extendOrReact(el, figure);
   }
 }
 
+// --- applying pushed sections ------------------------------------------------------------------
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function fillCsrf(root = document) {
+  const token = csrfToken();
+  if (!token) return;
+  for (const input of root.querySelectorAll("input.csrf")) if (!input.value) input.value = token;
+}
+
+function applySection(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  const fresh = template.content.firstElementChild;
+  const current = fresh && document.getElementById(fresh.id);
+  if (!current) return;
+  // Keep drawn charts: move each plotted element into the new section, then update it.
+  for (const placeholder of fresh.querySelectorAll("[data-figure]")) {
+    const drawn = current.querySelector(`#${CSS.escape(placeholder.id)}`);
+    if (drawn && drawn.data) placeholder.replaceWith(drawn);
+  }
+  const open = new Set([...current.querySelectorAll("details[open]")].map((d) => d.id || d.textContent.slice(0, 40)));
+  current.replaceWith(fresh);
+  for (const d of fresh.querySelectorAll("details")) if (open.has(d.id || d.textContent.slice(0, 40))) d.open = true;
+}
+
+function announceVerdict(before, after) {
+  const banner = document.getElementById("sec-verdict");
+  if (banner) {
+    banner.classList.remove("changed");
+    void banner.offsetWidth; // restart the animation
+    banner.classList.add("changed");
+  }
+  const word = after.replace("_", " ");
+  document.title = `${word} · ${document.title.split(" · ").slice(1).join(" · ")}`;
+  const toast = document.getElementById("toast") || document.body.appendChild(Object.assign(document.createElement("div"), { id: "toast", role: "alert" }));
+  toast.textContent = `Verdict changed: ${before.replace("_", " ")} → ${word}`;
+  toast.className = `toast toast-${after.toLowerCase()}`;
+  clearTimeout(announceVerdict.timer);
+  announceVerdict.timer = setTimeout(() => { toast.className = "toast hidden"; }, 15000);
+}
+
+function applyUpdate(message) {
+  for (const html of Object.values(message.sections || {})) applySection(html);
+  version = message.version;
+  board.dataset.version = String(version);
+  fillCsrf();
+  drawCharts();
+  if (message.verdict && verdict && message.verdict !== verdict.replace(" ", "_")) announceVerdict(verdict.replace(" ", "_"), message.verdict);
+  if (message.verdict) verdict = message.verdict;
+}
+
+// --- the connection ----------------------------------------------------------------------------
 function setLive(state, text) {
   if (!liveState) return;
   liveState.dataset.state = state;
   liveState.textContent = text;
 }
 
-let version = Number(board?.dataset.version || 0);
-let refreshing = null;
-
-async function refresh() {
-  // Coalesce: one fetch at a time; a newer nudge during a fetch triggers one more.
-  if (refreshing) { refreshing.again = true; return; }
-  refreshing = { again: false };
-  try {
-    const response = await fetch(window.location.pathname, { headers: { "X-Requested-With": "fetch" } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const html = await response.text();
-    const doc = new DOMParser().parseFromString(html, "text/html");
-    const fresh = doc.getElementById("board");
-    const newVersion = Number(fresh?.dataset.version || 0);
-    if (fresh && newVersion >= version) applySections(doc, newVersion);
-  } catch (err) {
-    console.warn("refresh failed", err);
-  } finally {
-    const again = refreshing.again;
-    refreshing = null;
-    if (again) refresh();
-  }
-}
-
-function applySections(doc, newVersion) {
-  const oldVerdict = document.querySelector("#sec-verdict .verdict-word")?.textContent;
-  for (const section of doc.querySelectorAll("[data-section]")) {
-    const current = document.getElementById(section.id);
-    if (current && current.outerHTML !== section.outerHTML) current.replaceWith(section);
-  }
-  for (const script of doc.querySelectorAll("script[type='application/json']")) {
-    const current = document.getElementById(script.id);
-    if (current) current.textContent = script.textContent;
-  }
-  version = newVersion;
-  board.dataset.version = String(newVersion);
-  drawCharts();
-  const verdict = document.getElementById("sec-verdict");
-  if (verdict && verdict.querySelector(".verdict-word")?.textContent !== oldVerdict) {
-    verdict.classList.add("changed");
-    document.title = `${verdict.querySelector(".verdict-word").textContent} · ${document.title.split(" · ").slice(1).join(" · ")}`;
-  }
-}
-
 let attempt = 0;
 let offlineSince = null;
+let lastHeard = 0;
+let socket = null;
 
 function connect() {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/launches/${board.dataset.slug}/`);
-  socket.onopen = () => { attempt = 0; offlineSince = null; setLive("live", "live"); };
+  socket = new WebSocket(`${scheme}://${window.location.host}/ws/launches/${board.dataset.slug}/`);
+  socket.onopen = () => { attempt = 0; offlineSince = null; lastHeard = Date.now(); setLive("live", "live"); };
   socket.onmessage = (event) => {
+    lastHeard = Date.now();
     const message = JSON.parse(event.data);
-    if (message.type === "progress") onProgressMessage(message);
-    if (message.type === "live") refresh();
-    if (typeof message.version === "number" && message.version !== version) refresh();
+    if (message.type === "snapshot" || message.type === "update") applyUpdate(message);
+    else if (message.type === "progress") onProgressMessage(message);
+    if (liveState?.dataset.state !== "live") setLive("live", "live");
   };
   socket.onclose = () => {
     offlineSince = offlineSince || new Date();
     const at = offlineSince.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    setLive(attempt > 3 ? "offline" : "reconnecting", attempt > 3 ? `offline since ${at}` : "reconnecting…");
-    // Exponential backoff with full jitter, capped at 30 s.
-    const delay = Math.random() * Math.min(30000, 500 * 2 ** attempt);
+    setLive(attempt >= 3 ? "offline" : "reconnecting", attempt >= 3 ? `offline since ${at}` : "reconnecting…");
+    // Exponential backoff with full jitter, capped at 5 s: a room of pages comes back within
+    // seconds of the server, without all knocking at once.
+    const delay = 250 + Math.random() * Math.min(5000, 500 * 2 ** attempt);
     attempt += 1;
     setTimeout(connect, delay);
   };
 }
 
-drawCharts();
-if (board) connect();
+// A socket that stays silent past two heartbeats is dead even if the browser has not noticed.
+setInterval(() => {
+  if (socket && socket.readyState === WebSocket.OPEN && Date.now() - lastHeard > 40000) {
+    setLive("reconnecting", "reconnecting…");
+    socket.close();
+  }
+}, 5000);
 
-// --- uploads: bytes sent (XHR progress), then parsing progress (pushed, polled as a fallback) ---
-function csrfToken(form) {
-  return form.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
+// --- forms: in place, with the CSRF token from the cookie --------------------------------------
+async function submitInPlace(form) {
+  fillCsrf(form);
+  const response = await fetch(form.action, {
+    method: "POST",
+    body: new FormData(form),
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+  });
+  let data = {};
+  try { data = await response.json(); } catch { /* not JSON */ }
+  flash(data.message || data.error || (response.ok ? "Done." : `Refused (HTTP ${response.status}).`), response.ok ? "success" : "warning");
 }
 
+function flash(text, level) {
+  let list = document.querySelector("#board .messages");
+  if (!list) {
+    list = document.createElement("ul");
+    list.className = "messages";
+    board.prepend(list);
+  }
+  const item = document.createElement("li");
+  item.className = `msg-${level}`;
+  item.textContent = text;
+  list.replaceChildren(item);
+}
+
+// --- uploads: bytes sent (XHR progress), then parsing progress (pushed, polled as a fallback) ---
 function showUpload(text, percent) {
   const status = document.getElementById("upload-status");
   const bar = document.getElementById("upload-progress");
@@ -111,8 +181,8 @@ async function followRun(runId) {
     const response = await fetch(`/api/runs/${runId}/`, { headers: { Accept: "application/json" } });
     if (response.ok) {
       const run = await response.json();
-      if (run.status === "done") { showUpload(`Run #${runId} ingested.`, null); refresh(); return; }
-      if (run.status === "failed") { showUpload(`Run #${runId} could not be used: ${run.error}`, null); refresh(); return; }
+      if (run.status === "done") { showUpload(`Run #${runId} ingested.`, null); return; }
+      if (run.status === "failed") { showUpload(`Run #${runId} could not be used: ${run.error}`, null); return; }
       if (!watchedRuns.get(runId)) showUpload(`Parsing run #${runId}… ${run.progress?.percent ?? 0}%`, run.progress?.percent ?? 0);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -129,10 +199,11 @@ function onProgressMessage(message) {
 }
 
 function uploadWithProgress(form) {
+  fillCsrf(form);
   const xhr = new XMLHttpRequest();
   xhr.open("POST", form.action);
   xhr.setRequestHeader("Accept", "application/json");
-  xhr.setRequestHeader("X-CSRFToken", csrfToken(form));
+  xhr.setRequestHeader("X-CSRFToken", csrfToken());
   xhr.upload.onprogress = (e) => {
     if (e.lengthComputable) showUpload(`Uploading… ${Math.round((100 * e.loaded) / e.total)}%`, (100 * e.loaded) / e.total);
   };
@@ -150,8 +221,12 @@ function uploadWithProgress(form) {
 
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (form.id === "upload-form") {
-    event.preventDefault();
-    uploadWithProgress(form);
-  }
+  if (!board || !board.contains(form)) return;
+  event.preventDefault();
+  if (form.id === "upload-form") uploadWithProgress(form);
+  else submitInPlace(form);
 });
+
+fillCsrf();
+drawCharts();
+if (board) connect();

@@ -1,0 +1,44 @@
+"""What the status page shows, as a template context that does not depend on the viewer: the
+same context renders the full page and the sections pushed to every open page."""
+
+from __future__ import annotations
+
+from metrics import selectors as evidence
+
+from .charts import gantt_figure
+from .live import live_of
+from .models import Task
+from .presenters import critical_path_minutes
+from .selectors import recent_events
+from .suite import suite_of
+
+SECTION_TITLES = {
+    "checklist": "Checklist",
+    "validation": "Validation of the fix (step 5)",
+    "suite": "Load-test suite (step 10)",
+    "live": "Live metrics",
+}
+
+
+def page_context(board) -> dict:
+    r, launch = board.readiness, board.launch
+    sections = {}
+    for c in r.criteria:
+        sections.setdefault(c.spec.section, []).append(c)
+    labels = [""] + [g.spec.pass_label for g in r.gates]
+    return {
+        "board": board,
+        "launch": launch,
+        "r": r,
+        "sections": [(SECTION_TITLES.get(k, k), items) for k, items in sections.items()],
+        "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
+        "flow_goal": labels[-1] or "GO",
+        "gantt": gantt_figure(r.plan.tasks),
+        "critical_path": critical_path_minutes(r.plan.tasks),
+        "events": recent_events(launch),
+        "tasks": {t.key: t for t in launch.tasks.all()},
+        "task_moves": Task.Status.choices,
+        "suite": suite_of(launch, r),
+        "live": live_of(launch, r),
+        "recent_runs": evidence.recent_runs(launch.pk),
+    }
