@@ -224,11 +224,18 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- real time ---------------------------------------------------------------------------------
+REDIS_MAX_CONNECTIONS = env_int("LAUNCHBOARD_REDIS_MAX_CONNECTIONS", 2000, minimum=10)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 500, "expiry": 30},
+            "CONFIG": {
+                # redis-py 8 caps a pool at 100 connections and raises beyond; a daphne
+                # process with hundreds of pages needs more (performance.md §2b).
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                "capacity": 500,
+                "expiry": 30,
+            },
         }
     }
 else:
