@@ -103,3 +103,13 @@ async def _watch_once() -> None:
         behind = [p for p in _pages.get(launch_id, ()) if p.version < version]
         for page in behind:
             await page.push(version=version)
+
+
+def reset() -> None:
+    """Forget everything (tests: each test has its own event loop)."""
+    if _state["watcher"] is not None:
+        _state["watcher"].cancel()
+    _state["watcher"] = _state["loop"] = None
+    _pages.clear()
+    _rendered.clear()
+    _locks.clear()

@@ -1,0 +1,97 @@
+"""Two real browser pages on one launch (embedded mode, `manage.py serve`): a change made in one
+page, or by a command in another process, appears in the other without a reload; a page
+survives the server being killed and restarted and catches up by itself."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.browser import chromium
+from tests.support.server import running_server
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery staple"
+PEAK = "tests/fixtures/k6/peak_pass.ndjson"
+
+
+def make_user(server, name="ann"):
+    server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user({name!r}, password={PASSWORD!r})",
+    )
+
+
+def open_board(browser, server, user=None):
+    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    if user:
+        page.goto(f"{server.url}/accounts/login/?next=/launches/whatsapp-saas/")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+    else:
+        page.goto(f"{server.url}/launches/whatsapp-saas/")
+    page.wait_for_selector("#live-state[data-state='live']", timeout=15000)
+    page.evaluate("window.__notReloaded = true")
+    return page
+
+
+def not_reloaded(page) -> bool:
+    return page.evaluate("window.__notReloaded === true")
+
+
+def test_changes_reach_the_other_page_and_the_page_survives_a_server_restart():
+    with running_server() as server, chromium() as browser:
+        make_user(server)
+        editor = open_board(browser, server, user="ann")
+        viewer = open_board(browser, server)
+
+        # A tick in one page appears in the other.
+        editor.click("#criterion-redis-upgraded form.tick button")
+        viewer.wait_for_function(
+            "document.querySelector('#criterion-redis-upgraded').textContent"
+            ".includes('Ticked by ann')",
+            timeout=5000,
+        )
+        assert not_reloaded(viewer)
+
+        # A run ingested by a command in another process appears within 2 s.
+        server.manage("ingest_results", PEAK, "--launch", "whatsapp-saas", "--test", "peak")
+        started = time.monotonic()
+        viewer.wait_for_function(
+            "document.querySelector('#sec-uploads').textContent.includes('#1')", timeout=2000
+        )
+        assert time.monotonic() - started < 2.0
+        assert "run #1" in viewer.text_content("#sec-suite")
+        assert not_reloaded(viewer)
+
+        # Kill the server; the page says so, never "live".
+        server.kill()
+        viewer.wait_for_selector("#live-state:not([data-state='live'])", timeout=10000)
+        assert viewer.inner_text("#live-state") in ("reconnecting…",) or viewer.inner_text(
+            "#live-state"
+        ).startswith("offline since")
+        # Meanwhile a change is made from the command line.
+        server.manage(
+            "shell",
+            "-c",
+            "from checklists.models import Criterion; "
+            "from checklists.services import criterion_tick; "
+            "criterion_tick(Criterion.objects.get(key='smoke-tests'), checked=True)",
+        )
+        server.start()
+        viewer.wait_for_selector("#live-state[data-state='live']", timeout=15000)
+        viewer.wait_for_function(
+            "document.querySelector('#criterion-smoke-tests .pill').textContent.trim() === 'Pass'",
+            timeout=10000,
+        )
+        assert not_reloaded(viewer)
+        version = int(viewer.get_attribute("#board", "data-version"))
+        assert version == int(
+            editor.evaluate(
+                "fetch('/api/launches/whatsapp-saas/').then(r => r.json()).then(d => d.version)"
+            )
+        )

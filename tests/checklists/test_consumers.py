@@ -1,0 +1,161 @@
+"""The launch WebSocket through the real ASGI application: what arrives, and what must not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.cache import caches
+
+from checklists import broadcast, realtime
+from checklists.models import Criterion, Launch
+from checklists.plan import load_plan
+from checklists.services import criterion_tick
+from launchboard.asgi import application
+from tests.checklists.plans import sized_plan
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture(autouse=True)
+def clean_hub():
+    caches["sections"].clear()
+    realtime.reset()
+    yield
+    realtime.reset()
+    caches["sections"].clear()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def page(slug="whatsapp-saas", headers=(ORIGIN,)) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, f"/ws/launches/{slug}/", headers=list(headers))
+
+
+@database_sync_to_async
+def tick(slug="whatsapp-saas", key="redis-upgraded", checked=True):
+    c = Criterion.objects.get(launch__slug=slug, key=key)
+    return criterion_tick(c, checked=checked, reason="test").launch.version
+
+
+def test_a_page_gets_a_snapshot_then_only_what_changed(demo):
+    async def scenario():
+        comm = page()
+        connected, _ = await comm.connect()
+        assert connected
+        snapshot = await comm.receive_json_from(timeout=10)
+        assert (snapshot["type"], snapshot["version"]) == ("snapshot", demo.version)
+        assert {"verdict", "checklist", "timeline", "risks", "signoffs"} <= set(
+            snapshot["sections"]
+        )
+        version = await tick()
+        update = await comm.receive_json_from(timeout=10)
+        assert (update["type"], update["version"]) == ("update", version)
+        assert "checklist" in update["sections"]
+        assert "Redis upgraded to 6GB" in update["sections"]["checklist"]
+        assert "timeline" not in update["sections"]  # unchanged sections are not resent
+        await comm.disconnect()
+
+    run(scenario())
+
+
+def test_another_launchs_changes_never_arrive(demo):
+    from checklists.services import plan_import
+
+    plan_import(load_plan(sized_plan(5, "other")))
+
+    async def scenario():
+        comm = page()
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        await tick("other", key="c0")
+        assert await comm.receive_nothing(timeout=1.5)  # watcher included: it polls at 0.5 s
+        await comm.disconnect()
+
+    run(scenario())
+
+
+def test_a_foreign_origin_is_refused(demo):
+    async def scenario():
+        for headers in ([(b"origin", b"http://evil.example")], [], [(b"origin", b"null")]):
+            connected, _ = await page(headers=headers).connect()
+            assert not connected
+
+    run(scenario())
+
+
+def test_an_unknown_launch_is_refused(db):
+    async def scenario():
+        assert not (await page("nope").connect())[0]
+
+    run(scenario())
+
+
+def test_a_private_launch_refuses_anonymous_pages_and_admits_signed_in_ones(
+    demo, client, django_user_model
+):
+    Launch.objects.filter(pk=demo.pk).update(visibility="private")
+    client.force_login(django_user_model.objects.create_user("ann"))
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def scenario():
+        assert not (await page().connect())[0]
+        comm = page(headers=(ORIGIN, (b"cookie", cookie)))
+        assert (await comm.connect())[0]
+        assert (await comm.receive_json_from(timeout=10))["type"] == "snapshot"
+        await comm.disconnect()
+
+    run(scenario())
+
+
+def test_a_change_that_never_reached_the_layer_arrives_through_the_event_log(demo, monkeypatch):
+    # As when the change is made by another process (embedded mode) or Redis lost the nudge.
+    monkeypatch.setattr(broadcast, "publish", lambda *a, **k: None)
+
+    async def scenario():
+        comm = page()
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        version = await tick()
+        update = await comm.receive_json_from(timeout=3)  # the watcher looks every 0.5 s
+        assert update["version"] == version
+        await comm.disconnect()
+
+    run(scenario())
+
+
+def test_a_page_that_asks_for_a_resync_gets_everything_again(demo):
+    async def scenario():
+        comm = page()
+        assert (await comm.connect())[0]
+        first = await comm.receive_json_from(timeout=10)
+        await comm.send_json_to({"type": "resync"})
+        again = await comm.receive_json_from(timeout=10)
+        assert again["type"] == "snapshot"
+        assert set(again["sections"]) == set(first["sections"])
+        await comm.disconnect()
+
+    run(scenario())
+
+
+def test_bursts_coalesce_and_every_page_ends_at_the_last_version(demo):
+    async def scenario():
+        pages = [page() for _ in range(5)]
+        for comm in pages:
+            assert (await comm.connect())[0]
+            await comm.receive_json_from(timeout=10)
+        for i in range(6):
+            last = await tick(checked=i % 2 == 0)
+        for comm in pages:
+            seen = []
+            while not seen or seen[-1] < last:
+                seen.append((await comm.receive_json_from(timeout=10))["version"])
+            assert seen == sorted(seen) and len(seen) <= 6
+            await comm.disconnect()
+
+    run(scenario())
