@@ -1,28 +1,95 @@
-"""Who may see and do what. Reads: a public launch is open to anyone; otherwise a signed-in user.
-(The people-and-trust work narrows this to members and roles.)"""
+"""Who may see and do what on a launch.
+
+- read: anyone on a public launch; on a private one, its members, site admins, and holders of
+  a (revocable) share link opened in their browser session.
+- edit (tick, move tasks, upload and invalidate runs): engineers and launch admins.
+- sign:<role> and waive:<role>: approvers holding that sign-off role, and nobody else — not
+  even a site admin signs for a role they do not hold.
+- admin (members, share links, API tokens): launch admins and site admins.
+
+Every check answers 404 for a launch the viewer may not read, so ids and slugs reveal nothing.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404
+import logging
 
-from .models import ApiToken, Launch
+from django.http import Http404
+from django.utils import timezone
+
+from .models import ApiToken, Launch, Membership, ShareLink
 from .tokens import digest_of
+
+security = logging.getLogger("launchboard.security")
+SHARE_SESSION_KEY = "launchboard.shares"
+
+
+def _memberships(user, launch: Launch) -> list[Membership]:
+    if not user.is_authenticated:
+        return []
+    cache = getattr(user, "_launch_memberships", None)
+    if cache is None:
+        cache = user._launch_memberships = {}
+    if launch.pk not in cache:
+        cache[launch.pk] = list(Membership.objects.filter(user=user, launch=launch))
+    return cache[launch.pk]
+
+
+def _shared(session, launch: Launch) -> bool:
+    if session is None:
+        return False
+    link_ids = (session.get(SHARE_SESSION_KEY) or {}).get(str(launch.pk), [])
+    if not link_ids:
+        return False
+    return ShareLink.objects.filter(
+        pk__in=link_ids, launch=launch, revoked_at__isnull=True
+    ).exists()
+
+
+def permissions(user, launch: Launch, session=None) -> set[str]:
+    perms: set[str] = set()
+    if launch.visibility == Launch.Visibility.PUBLIC or _shared(session, launch):
+        perms.add("read")
+    if user.is_authenticated and (user.is_staff or user.is_superuser):
+        perms |= {"read", "edit", "admin"}
+    for m in _memberships(user, launch):
+        perms.add("read")
+        if m.role in (Membership.Role.ENGINEER, Membership.Role.ADMIN):
+            perms.add("edit")
+        if m.role == Membership.Role.ADMIN:
+            perms.add("admin")
+        if m.role == Membership.Role.APPROVER:
+            perms |= {f"sign:{m.signoff_role}", f"waive:{m.signoff_role}"}
+    return perms
+
+
+def can_user_read(user, launch: Launch, session=None) -> bool:
+    return "read" in permissions(user, launch, session)
 
 
 def can_read(request, launch: Launch) -> bool:
-    return can_user_read(request.user, launch)
+    return can_user_read(request.user, launch, getattr(request, "session", None))
 
 
-def can_user_read(user, launch: Launch) -> bool:
-    return launch.visibility == Launch.Visibility.PUBLIC or user.is_authenticated
+def can(request, launch: Launch, permission: str) -> bool:
+    allowed = permission in permissions(request.user, launch, getattr(request, "session", None))
+    if not allowed:
+        security.warning(
+            "denied %s on launch %s to user %s from %s",
+            permission,
+            launch.slug,
+            request.user.pk if request.user.is_authenticated else "anonymous",
+            request.META.get("REMOTE_ADDR"),
+        )
+    return allowed
 
 
-def capabilities(user, launch: Launch) -> list[str]:
+def capabilities(user, launch: Launch, session=None) -> list[str]:
     """What the page may offer this viewer; controls carry ``data-needs`` and stay hidden
     otherwise. The server checks every action again."""
-    if not user.is_authenticated:
-        return ["anonymous"]
-    return ["signed-in", "edit"]
+    caps = sorted(permissions(user, launch, session) - {"read"})
+    caps.append("signed-in" if user.is_authenticated else "anonymous")
+    return caps
 
 
 def readable_launch(request, slug: str) -> Launch:
@@ -31,6 +98,28 @@ def readable_launch(request, slug: str) -> Launch:
     if launch is None or not can_read(request, launch):
         raise Http404("No such launch")
     return launch
+
+
+def launch_for(request, slug: str, permission: str) -> Launch:
+    """The launch if the viewer holds ``permission`` on it; 404 if they may not even read it,
+    PermissionDenied (403) otherwise."""
+    from django.core.exceptions import PermissionDenied
+
+    launch = readable_launch(request, slug)
+    if not can(request, launch, permission):
+        raise PermissionDenied(f"You may not do this on {launch.name}.")
+    return launch
+
+
+def grant_share(session, link: ShareLink) -> None:
+    shares = dict(session.get(SHARE_SESSION_KEY) or {})
+    ids = set(shares.get(str(link.launch_id), []))
+    shares[str(link.launch_id)] = sorted(ids | {link.pk})
+    session[SHARE_SESSION_KEY] = shares
+
+
+def share_link_for(secret: str) -> ShareLink | None:
+    return ShareLink.objects.filter(digest=digest_of(secret), revoked_at__isnull=True).first()
 
 
 def bearer_token(request) -> str | None:
@@ -48,13 +137,19 @@ class TokenRefused(Exception):
 def check_token(plain: str, launch: Launch, scope: str) -> ApiToken:
     """The usable token for ``scope`` on ``launch``, or TokenRefused: 401 unknown, revoked or
     expired; 404 another launch's (no hint that this launch exists); 403 scope missing."""
-    from .tokens import token_check
-
     token = ApiToken.objects.usable().filter(digest=digest_of(plain)).first()
     if token is None:
+        security.warning("refused an unknown, revoked or expired API token for %s", launch.slug)
         raise TokenRefused(401, "the token is unknown, revoked or expired")
     if token.launch_id != launch.pk:
+        security.warning(
+            "refused token %s… of launch %s on %s", token.prefix, token.launch_id, launch.slug
+        )
         raise TokenRefused(404, "no such launch")
-    if token_check(plain, launch, scope) is None:
+    if scope not in token.scopes:
+        security.warning("refused token %s… without scope %s", token.prefix, scope)
         raise TokenRefused(403, f"the token may not {ApiToken.Scope(scope).label.lower()}")
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from metrics.selectors import run_by_id
 from metrics.services import IngestError, run_invalidate, run_pin_baseline
 
-from .access import readable_launch
+from .access import launch_for
 from .api import accept_upload, json_response
 from .services import ChangeRefused, Conflict, criterion_tick, task_move
 
@@ -50,7 +50,7 @@ def _refused(request, launch, exc: ChangeRefused):
 @login_required
 @require_POST
 def task_move_view(request, slug, key):
-    launch = readable_launch(request, slug)
+    launch = launch_for(request, slug, "edit")
     task = get_object_or_404(launch.tasks, key=key)
     try:
         task = task_move(
@@ -69,7 +69,7 @@ def task_move_view(request, slug, key):
 @login_required
 @require_POST
 def criterion_tick_view(request, slug, key):
-    launch = readable_launch(request, slug)
+    launch = launch_for(request, slug, "edit")
     criterion = get_object_or_404(launch.criteria, key=key)
     expected = request.POST.get("expected_checked")
     try:
@@ -99,7 +99,7 @@ def upload_view(request, slug):
 
 @csrf_protect
 def _protected_upload(request, slug):
-    launch = readable_launch(request, slug)
+    launch = launch_for(request, slug, "edit")
     return accept_upload(request, launch, via="upload", actor_name=request.user.get_username())
 
 
@@ -113,7 +113,7 @@ def _run_of(launch, run_id):
 @login_required
 @require_POST
 def run_invalidate_view(request, slug, run_id):
-    launch = readable_launch(request, slug)
+    launch = launch_for(request, slug, "edit")
     run = _run_of(launch, run_id)
     try:
         run_invalidate(
@@ -128,7 +128,7 @@ def run_invalidate_view(request, slug, run_id):
 @login_required
 @require_POST
 def run_pin_view(request, slug, run_id):
-    launch = readable_launch(request, slug)
+    launch = launch_for(request, slug, "edit")
     run = _run_of(launch, run_id)
     try:
         run_pin_baseline(run, actor_name=request.user.get_username())

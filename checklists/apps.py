@@ -6,4 +6,4 @@ class ChecklistsConfig(AppConfig):
     verbose_name = "Launches"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from . import receivers, security_log  # noqa: F401  (connect the signal receivers)

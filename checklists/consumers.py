@@ -110,6 +110,8 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _readable_launch(self, slug):
         launch = Launch.objects.filter(slug=slug).only("id", "version", "visibility").first()
-        if launch is None or not can_user_read(self.scope["user"], launch):
+        if launch is None or not can_user_read(
+            self.scope["user"], launch, self.scope.get("session")
+        ):
             return None
         return launch

@@ -138,6 +138,9 @@ class Criterion(models.Model):
     max_age_seconds = models.PositiveIntegerField(null=True, blank=True)
     all_of = models.JSONField(default=list, blank=True, help_text="Passes when all these pass.")
     params = models.JSONField(default=dict, blank=True)
+    waivable_by = models.JSONField(
+        default=list, blank=True, help_text="Sign-off roles that may waive it (empty: any)."
+    )
     # manual state
     checked = models.BooleanField(default=False)
     checked_by = models.ForeignKey(
@@ -225,7 +228,32 @@ class SignOffRole(models.Model):
         return f"{self.launch.slug}:{self.key}"
 
 
-class SignOff(models.Model):
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that record what happened: added, never changed or removed."""
+
+    def update(self, **kwargs):
+        raise PermissionError(f"{self.model.__name__} rows are append-only: no update.")
+
+    def delete(self):
+        raise PermissionError(f"{self.model.__name__} rows are append-only: no delete.")
+
+
+class AppendOnly(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError(f"{type(self).__name__} rows are append-only: no change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{type(self).__name__} rows are append-only: no delete.")
+
+
+class SignOff(AppendOnly):
     """One decision by an approver. The newest row per role is the role's current sign-off.
 
     ``role`` is the role key, not a foreign key, so a decision survives plan edits.
@@ -249,20 +277,18 @@ class SignOff(models.Model):
 
     class Meta:
         ordering = ["launch", "role", "-at", "-id"]
+        constraints = [
+            # One decision per role and approved state: a replayed form is not a second row.
+            models.UniqueConstraint(
+                fields=["launch", "role", "snapshot_hash"], name="signoff_once_per_state"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.launch.slug}:{self.role}:{self.decision}"
 
 
-class EventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The event log is append-only: events cannot be updated.")
-
-    def delete(self):
-        raise PermissionError("The event log is append-only: events cannot be deleted.")
-
-
-class Event(models.Model):
+class Event(AppendOnly):
     """One recorded change: who, what, before, after, when, and the launch version it made.
 
     Append-only and hash-chained per launch: ``hash`` covers the row and ``prev_hash``.
@@ -284,8 +310,6 @@ class Event(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
-    objects = EventQuerySet.as_manager()
-
     class Meta:
         ordering = ["launch", "version"]
         constraints = [
@@ -294,14 +318,6 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.launch_id}#{self.version} {self.kind}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("The event log is append-only: events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The event log is append-only: events cannot be deleted.")
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -340,3 +356,84 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.launch_id}:{self.name} ({self.prefix}…)"
+
+
+class Membership(models.Model):
+    """A person's role on one launch. Someone may hold several (engineer and CTO approver)."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        ENGINEER = "engineer", "Engineer"
+        APPROVER = "approver", "Approver"
+        ADMIN = "admin", "Launch admin"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="launch_memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    signoff_role = models.SlugField(
+        max_length=40, blank=True, help_text="For approvers: the sign-off role they hold (cto)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["launch", "user", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["launch", "user", "role", "signoff_role"], name="membership_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role="approver", signoff_role__gt="")
+                | (~models.Q(role="approver") & models.Q(signoff_role="")),
+                name="membership_approver_has_role",
+            ),
+        ]
+
+    def __str__(self):
+        suffix = f":{self.signoff_role}" if self.signoff_role else ""
+        return f"{self.user_id}@{self.launch_id} {self.role}{suffix}"
+
+
+class ShareLink(models.Model):
+    """A revocable read-only link to a private launch's status page, for stakeholders without
+    an account. Only the SHA-256 of its secret is stored."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="share_links")
+    label = models.CharField(max_length=80)
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["launch", "-created_at"]
+
+    def __str__(self):
+        return f"{self.launch_id}:{self.label}"
+
+
+class Waiver(models.Model):
+    """An accepted failure of one criterion for this launch, by an approver: shown as waived
+    (never pass) until it expires or the value gets worse than when it was waived."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="waivers")
+    criterion = models.SlugField(max_length=80)
+    role = models.SlugField(max_length=40)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_name = models.CharField(max_length=150)
+    reason = models.TextField()
+    compensating_control = models.TextField()
+    expires_at = models.DateTimeField()
+    value_at_waiver = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["launch", "-created_at"]
+
+    def __str__(self):
+        return f"{self.launch_id}:{self.criterion} waived by {self.by_name}"

@@ -26,6 +26,11 @@ def page_context(board) -> dict:
     for c in r.criteria:
         sections.setdefault(c.spec.section, []).append(c)
     labels = [""] + [g.spec.pass_label for g in r.gates]
+    roles = [s.spec.role for s in r.signoffs]
+    titles = {c.key: c.spec.title for c in r.criteria}
+    waivers = [w for w in launch.waivers.all() if w.revoked_at is None and w.expires_at > board.now]
+    for w in waivers:
+        w.criterion_title = titles.get(w.criterion, w.criterion)
     return {
         "board": board,
         "launch": launch,
@@ -41,4 +46,9 @@ def page_context(board) -> dict:
         "suite": suite_of(launch, r),
         "live": live_of(launch, r),
         "recent_runs": evidence.recent_runs(launch.pk),
+        "waivers": waivers,
+        "waive_caps": {
+            c.key: " ".join(f"waive:{role}" for role in (c.waivable_by or roles))
+            for c in launch.criteria.all()
+        },
     }

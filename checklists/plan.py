@@ -171,6 +171,7 @@ class CriterionSpec:
     max_age_seconds: int | None = None
     all_of: tuple[str, ...] = ()
     params: dict = field(default_factory=dict)
+    waivable_by: tuple[str, ...] = ()
     checked: bool = False
 
     def __hash__(self):
@@ -396,6 +397,7 @@ SCHEMAS: dict[type, tuple[F, ...]] = {
         F("max_age_seconds", _seconds, yaml_key="max_age"),
         F("all_of", _keys),
         F("params", _mapping),
+        F("waivable_by", _keys),
         F("checked", _bool),
     ),
     RiskSpec: (
@@ -532,8 +534,10 @@ def _check_references(plan: PlanSpec, lines: dict[str, list[int]]) -> None:
     criteria = {c.key for c in plan.criteria}
     for t, line in zip(plan.tasks, lines["tasks"], strict=True):
         _refs(f"task {t.key!r} depends_on", t.depends_on, tasks, line, "task")
+    roles = {s.key for s in plan.signoffs}
     for c, line in zip(plan.criteria, lines["criteria"], strict=True):
         _check_criterion_refs(c, line, tasks, tests, sources, criteria)
+        _refs(f"criterion {c.key!r} waivable_by", c.waivable_by, roles, line, "sign-off role")
     for r, line in zip(plan.risks, lines["risks"], strict=True):
         _refs(f"risk {r.key!r} measured_by", r.measured_by, criteria, line, "criterion")
     for g, line in zip(plan.gates, lines["decision"], strict=True):

@@ -130,6 +130,7 @@ class SignOffIn:
     at: datetime | None = None
     comment: str = ""
     approved_states: Mapping[str, str] = field(default_factory=dict)
+    approved_plan: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class PlanIn:
     gates: Sequence[GateIn] = ()
     signoffs: Sequence[SignOffIn] = ()
     waivers: Sequence[WaiverIn] = ()
+    plan_hash: str = ""
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -480,11 +482,15 @@ def evaluate_signoffs(
             comment = f": {s.comment}" if s.comment else ""
             results.append(SignOffResult(s, "rejected", f"{s.title} rejected{comment}"))
         else:
-            results.append(_approved_or_stale(s, criteria))
+            results.append(_approved_or_stale(s, criteria, plan.plan_hash))
     return tuple(results)
 
 
-def _approved_or_stale(s: SignOffIn, criteria: Mapping[str, CriterionResult]) -> SignOffResult:
+def _approved_or_stale(
+    s: SignOffIn, criteria: Mapping[str, CriterionResult], plan_hash: str
+) -> SignOffResult:
+    if s.approved_plan and plan_hash and s.approved_plan != plan_hash:
+        return SignOffResult(s, "stale", "The plan changed after it was approved. Renew it.")
     for key, then in s.approved_states.items():
         now_result = criteria.get(key)
         if then in OK_STATUSES and (now_result is None or not now_result.ok):

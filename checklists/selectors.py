@@ -43,7 +43,7 @@ _TIME_METRIC = re.compile(r"duration|latency|_ms$|response")
 
 
 def launch_with_plan(**lookup) -> Launch:
-    """The launch with every plan part prefetched (7 queries)."""
+    """The launch with every plan part prefetched (9 queries)."""
     return Launch.objects.prefetch_related(
         "tasks",
         "load_tests",
@@ -51,6 +51,7 @@ def launch_with_plan(**lookup) -> Launch:
         "risks",
         "gates",
         "signoff_roles",
+        "waivers",
         Prefetch("signoffs", queryset=SignOff.objects.order_by("role", "-at", "-id")),
     ).get(**lookup)
 
@@ -149,6 +150,7 @@ def _signoffs_in(launch: Launch) -> tuple[engine.SignOffIn, ...]:
                 at=s.at if s else None,
                 comment=s.comment if s else "",
                 approved_states=(s.snapshot.get("criteria", {}) if s else {}),
+                approved_plan=(s.snapshot.get("plan", "") if s else ""),
             )
         )
     return tuple(result)
@@ -200,6 +202,18 @@ def plan_in(launch: Launch) -> engine.PlanIn:
             for g in launch.gates.all()
         ),
         signoffs=_signoffs_in(launch),
+        waivers=tuple(
+            engine.WaiverIn(
+                criterion=w.criterion,
+                by=f"{w.by_name} ({w.role})",
+                reason=f"{w.reason} Compensating control: {w.compensating_control}",
+                until=w.expires_at,
+                value_at_waiver=w.value_at_waiver,
+            )
+            for w in sorted(launch.waivers.all(), key=lambda w: w.created_at)
+            if w.revoked_at is None
+        ),
+        plan_hash=launch.plan_hash,
     )
 
 

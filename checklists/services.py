@@ -3,7 +3,9 @@ transaction; open pages hear of it after commit."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field, fields
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -322,3 +324,199 @@ def readiness_check(launch_id: int) -> bool:
                 after=state,
             )
     return bool(lines)
+
+
+# --- sign-off ----------------------------------------------------------------------------------
+class Refused(ChangeRefused):
+    """Not allowed for this person (403)."""
+
+
+def _holds(user, launch: Launch, role: str) -> bool:
+    from .models import Membership
+
+    return Membership.objects.filter(
+        launch=launch, user=user, role=Membership.Role.APPROVER, signoff_role=role
+    ).exists()
+
+
+def _current_roles_signed(user, launch: Launch) -> set[str]:
+    """Roles this person currently has an approval in force for on the launch."""
+    from .models import SignOff
+
+    newest: dict[str, SignOff] = {}
+    for s in SignOff.objects.filter(launch=launch).order_by("role", "-at", "-id"):
+        newest.setdefault(s.role, s)
+    return {r for r, s in newest.items() if s.user_id == user.pk and s.decision == "approved"}
+
+
+def signoff_record(
+    launch: Launch, role: str, *, user, decision: str, comment: str, shown_hash: str
+):
+    """Record an approval or rejection of exactly the readiness state the approver was shown.
+
+    Role, person and time come from the server. Refused (403) unless the person holds the
+    role, and unless they are not already the approver of another role (distinct people for
+    distinct roles); Conflict (409) if the state changed since the form was shown, or if this
+    very state was already signed for this role (a replayed form)."""
+    from django.db import IntegrityError
+
+    from .models import SignOff
+    from .selectors import board_of, launch_with_plan
+    from .snapshot import differences, snapshot_hash, snapshot_of
+
+    if decision not in (SignOff.Decision.APPROVED, SignOff.Decision.REJECTED):
+        raise ChangeRefused("Approve or reject.")
+    if decision == SignOff.Decision.REJECTED and not comment.strip():
+        raise ChangeRefused("Say why you reject it.")
+    title = launch.signoff_roles.filter(key=role).values_list("title", flat=True).first()
+    if title is None:
+        raise ChangeRefused(f"This launch has no {role} sign-off.")
+    if not _holds(user, launch, role):
+        raise Refused(f"Only a {title} approver of this launch signs for {title}.")
+    with transaction.atomic():
+        Launch.objects.select_for_update().filter(pk=launch.pk).first()  # one sign-off at a time
+        others = _current_roles_signed(user, launch) - {role}
+        if others:
+            raise Refused(
+                f"You already approved as {', '.join(sorted(others))}; another "
+                "person must sign for this role."
+            )
+        fresh = launch_with_plan(pk=launch.pk)
+        snapshot = snapshot_of(fresh, board_of(fresh).readiness)
+        current = snapshot_hash(snapshot)
+        if current != shown_hash:
+            shown = _shown_snapshot(shown_hash)
+            raise Conflict(
+                "The readiness state changed since the form was shown: review it "
+                "again before signing.",
+                {"hash": current, "changes": differences(shown, snapshot)},
+            )
+        try:
+            with transaction.atomic():
+                signoff = SignOff.objects.create(
+                    launch=launch,
+                    role=role,
+                    decision=decision,
+                    user=user,
+                    by_name=user.get_username(),
+                    comment=comment.strip(),
+                    at=timezone.now(),
+                    snapshot_hash=current,
+                    snapshot=snapshot,
+                )
+        except IntegrityError:
+            raise Conflict(f"{title} already signed this exact state.", {"hash": current}) from None
+        verb = "approved" if decision == SignOff.Decision.APPROVED else "rejected"
+        append_event(
+            launch,
+            kind=f"signoff.{verb}",
+            subject=f"signoff:{role}",
+            summary=f"{title} {verb}" + (f": {comment.strip()}" if comment.strip() else ""),
+            actor=user,
+            after={"role": role, "decision": decision, "snapshot_hash": current},
+        )
+    return signoff
+
+
+def _shown_snapshot(shown_hash: str) -> dict:
+    """The snapshot behind a hash shown earlier, when this server still has it cached."""
+    from django.core.cache import caches
+
+    try:
+        return caches["sections"].get(f"lb:snapshot:{shown_hash}") or {}
+    except Exception:
+        return {}
+
+
+def remember_snapshot(snapshot: dict, digest: str) -> None:
+    """Keep a shown snapshot for an hour, so a refused sign-off can say what changed."""
+    from django.core.cache import caches
+
+    try:
+        caches["sections"].set(f"lb:snapshot:{digest}", snapshot, 3600)
+    except Exception:  # only the refusal's explanation is lost
+        logging.getLogger(__name__).debug("could not keep snapshot %s", digest, exc_info=True)
+
+
+# --- waivers -----------------------------------------------------------------------------------
+def waiver_grant(
+    launch: Launch,
+    criterion_key: str,
+    *,
+    user,
+    reason: str,
+    compensating_control: str,
+    expires_at,
+    current_status: str,
+    current_value: float | None,
+):
+    """Accept a failing criterion for this launch, until ``expires_at``. Only an approver of a
+    role the criterion allows (any approver if the plan names none)."""
+    from .models import Membership, Waiver
+
+    c = launch.criteria.filter(key=criterion_key).first()
+    if c is None:
+        raise ChangeRefused(f"No criterion {criterion_key}.")
+    held = set(
+        Membership.objects.filter(launch=launch, user=user, role="approver").values_list(
+            "signoff_role", flat=True
+        )
+    )
+    allowed = held & set(c.waivable_by) if c.waivable_by else held
+    if not allowed:
+        raise Refused(
+            f"Only an approver of {', '.join(c.waivable_by) or 'this launch'} may waive {c.title}."
+        )
+    if current_status not in ("fail", "warn") and not (
+        c.kind == "manual" and current_status == "pending"
+    ):
+        raise ChangeRefused(f"{c.title} is {current_status}: only a failure can be waived.")
+    if not reason.strip() or not compensating_control.strip():
+        raise ChangeRefused("A waiver needs a reason and a compensating control.")
+    if expires_at is None or expires_at <= timezone.now():
+        raise ChangeRefused("A waiver needs an expiry in the future.")
+    if expires_at > timezone.now() + timedelta(days=90):
+        raise ChangeRefused("A waiver lasts at most 90 days.")
+    with transaction.atomic():
+        waiver = Waiver.objects.create(
+            launch=launch,
+            criterion=c.key,
+            role=sorted(allowed)[0],
+            user=user,
+            by_name=user.get_username(),
+            reason=reason.strip(),
+            compensating_control=compensating_control.strip(),
+            expires_at=expires_at,
+            value_at_waiver=current_value,
+        )
+        append_event(
+            launch,
+            kind="waiver.granted",
+            subject=f"criterion:{c.key}",
+            summary=f"waived {c.title} until {expires_at:%Y-%m-%d %H:%M} UTC: {reason}",
+            actor=user,
+            after={
+                "criterion": c.key,
+                "role": waiver.role,
+                "expires_at": expires_at,
+                "value": current_value,
+            },
+        )
+    return waiver
+
+
+def waiver_revoke(waiver, *, user) -> None:
+    with transaction.atomic():
+        from .models import Waiver
+
+        Waiver.objects.filter(pk=waiver.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=user.get_username()
+        )
+        append_event(
+            waiver.launch,
+            kind="waiver.revoked",
+            subject=f"criterion:{waiver.criterion}",
+            summary=f"revoked the waiver of {waiver.criterion}",
+            actor=user,
+            before={"waiver": waiver.pk},
+        )

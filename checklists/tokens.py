@@ -42,16 +42,5 @@ def token_create(
     return token, plain
 
 
-def token_check(plain: str, launch: Launch, scope: str) -> ApiToken | None:
-    """The token if it is usable for ``scope`` on ``launch``, else None (never says why)."""
-    token = ApiToken.objects.usable().filter(digest=digest_of(plain), launch=launch).first()
-    if token is None or scope not in token.scopes:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
-
-
 def token_revoke(token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

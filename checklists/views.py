@@ -26,7 +26,8 @@ def launch_status(request, slug):
         raise Http404("No such launch") from None
     if not can_read(request, launch):
         raise Http404("No such launch")
-    context = page_context(board_of(launch)) | {"caps": capabilities(request.user, launch)}
+    caps = capabilities(request.user, launch, request.session)
+    context = page_context(board_of(launch)) | {"caps": caps}
     return render(request, "launches/status.html", context)
 
 

@@ -33,9 +33,11 @@ class UploadLimit:
     async def _refuse(self, send):
         limit = settings.UPLOAD_MAX_BYTES
         body = orjson.dumps({"error": f"the file is larger than the limit of {limit:,} bytes"})
-        await send({
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "channels",
     "template_partials",
     "django_celery_beat",
+    "axes",
     "launchboard",
     "checklists",
     "metrics",
@@ -172,7 +173,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "launchboard.middleware.SecurityHeaders",
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # counts failures; refuses while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): 5 failures in 15 minutes lock that username from that address,
+# and password spraying from one address locks the address.
+AXES_FAILURE_LIMIT = env_int("LAUNCHBOARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "launchboard.urls"
 ASGI_APPLICATION = "launchboard.asgi.application"
@@ -290,6 +306,20 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+SESSION_COOKIE_AGE = 12 * 60 * 60  # signers re-authenticate at least twice a day
+X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS (behind a TLS-terminating proxy or not) ----------------------------------------------
+HTTPS = env_bool("LAUNCHBOARD_HTTPS", default=False)
+if HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("LAUNCHBOARD_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME, CSRF_COOKIE_NAME = "__Host-sessionid", "__Host-csrftoken"
+if env_bool("LAUNCHBOARD_TRUST_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
 LOGGING = {
@@ -298,5 +328,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"daphne": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # who signed in, what was refused, who signed off: never passwords or tokens
+        "launchboard.security": {"level": "INFO"},
+    },
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from checklists import actions, api, views
+from checklists import actions, api, trust, views
 
 urlpatterns = [
     path("", views.launch_list, name="launch-list"),
@@ -20,6 +20,18 @@ urlpatterns = [
         name="run-invalidate",
     ),
     path("launches/<slug:slug>/runs/<int:run_id>/pin/", actions.run_pin_view, name="run-pin"),
+    path("launches/<slug:slug>/signoff/<slug:role>/", trust.signoff_view, name="signoff"),
+    path("launches/<slug:slug>/criteria/<slug:key>/waive/", trust.waiver_view, name="waive"),
+    path(
+        "launches/<slug:slug>/waivers/<int:waiver_id>/revoke/",
+        trust.waiver_revoke_view,
+        name="waiver-revoke",
+    ),
+    path("launches/<slug:slug>/members/", trust.members_view, name="launch-members"),
+    path("launches/<slug:slug>/share/", trust.share_view, name="launch-share"),
+    path("launches/<slug:slug>/tokens/", trust.tokens_view, name="launch-tokens"),
+    path("launches/<slug:slug>/audit.<str:fmt>", trust.audit_export, name="launch-audit"),
+    path("s/<str:secret>/", trust.share_open, name="share-open"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", api.healthz, name="healthz"),
     path("api/launches/", api.launches, name="api-launches"),

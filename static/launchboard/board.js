@@ -45,7 +45,7 @@ function drawCharts(root = document) {
 
 // --- applying pushed sections ------------------------------------------------------------------
 function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  const match = document.cookie.match(/(?:^|;\s*)(?:__Host-)?csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
 }
 

@@ -16,17 +16,20 @@ PASSWORD = "correct horse battery staple"
 PEAK = "tests/fixtures/k6/peak_pass.ndjson"
 
 
-def make_user(server, name="ann"):
+def make_user(server, name="ann", role="engineer", signoff=""):
     server.manage(
         "shell",
         "-c",
         "from django.contrib.auth.models import User; "
         f"User.objects.create_user({name!r}, password={PASSWORD!r})",
     )
+    extra = ["--signoff", signoff] if signoff else []
+    server.manage("grant", name, "whatsapp-saas", role, *extra)
 
 
 def open_board(browser, server, user=None):
-    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    # bypass_csp: only so the test itself may evaluate JavaScript strings in the page
+    page = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True).new_page()
     if user:
         page.goto(f"{server.url}/accounts/login/?next=/launches/whatsapp-saas/")
         page.fill("input[name=username]", user)

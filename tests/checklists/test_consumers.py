@@ -80,7 +80,7 @@ def test_another_launchs_changes_never_arrive(demo):
     run(scenario())
 
 
-def test_a_foreign_origin_is_refused(demo):
+def test_s6_a_foreign_or_missing_origin_is_refused(demo):
     async def scenario():
         for headers in ([(b"origin", b"http://evil.example")], [], [(b"origin", b"null")]):
             connected, _ = await page(headers=headers).connect()
@@ -96,16 +96,24 @@ def test_an_unknown_launch_is_refused(db):
     run(scenario())
 
 
-def test_a_private_launch_refuses_anonymous_pages_and_admits_signed_in_ones(
-    demo, client, django_user_model
-):
+def cookie_of(client, user) -> bytes:
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def test_s6_a_private_launch_admits_its_members_only(demo, client, django_user_model):
+    from checklists.models import Membership
+
     Launch.objects.filter(pk=demo.pk).update(visibility="private")
-    client.force_login(django_user_model.objects.create_user("ann"))
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    member = django_user_model.objects.create_user("ann")
+    Membership.objects.create(launch=demo, user=member, role="viewer")
+    outsider = cookie_of(client, django_user_model.objects.create_user("mallory"))
+    insider = cookie_of(client, member)
 
     async def scenario():
-        assert not (await page().connect())[0]
-        comm = page(headers=(ORIGIN, (b"cookie", cookie)))
+        assert not (await page().connect())[0]  # anonymous
+        assert not (await page(headers=(ORIGIN, (b"cookie", outsider))).connect())[0]
+        comm = page(headers=(ORIGIN, (b"cookie", insider)))
         assert (await comm.connect())[0]
         assert (await comm.receive_json_from(timeout=10))["type"] == "snapshot"
         await comm.disconnect()

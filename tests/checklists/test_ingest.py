@@ -284,7 +284,11 @@ def test_an_invalid_run_stops_counting(deployed, client, django_user_model, tmp_
         shifted(PEAK_FAIL, tmp_path, 1), "--launch", "whatsapp-saas", "--test", "peak"
     )["runs"][0]
     assert verdict(client)["verdict"] == "NO_GO"
-    client.force_login(django_user_model.objects.create_user("eve"))
+    from checklists.models import Membership
+
+    eve = django_user_model.objects.create_user("eve")
+    Membership.objects.create(launch=deployed, user=eve, role="engineer")
+    client.force_login(eve)
     response = client.post(
         f"/launches/whatsapp-saas/runs/{failing['id']}/invalidate/",
         {"reason": "load generator ran out of CPU"},

@@ -1,0 +1,340 @@
+"""Pages of people and trust: sign-off, waivers, members, share links, API tokens, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from .access import grant_share, launch_for, readable_launch, security, share_link_for
+from .api import json_response
+from .models import ApiToken, Membership, ShareLink, Waiver
+from .selectors import board_of, launch_with_plan
+from .services import (
+    ChangeRefused,
+    Conflict,
+    Refused,
+    remember_snapshot,
+    signoff_record,
+    waiver_grant,
+    waiver_revoke,
+)
+from .snapshot import snapshot_hash, snapshot_of
+from .tokens import digest_of, token_create, token_revoke
+
+
+# --- sign-off ----------------------------------------------------------------------------------
+def _signoff_context(launch, role, **extra):
+    fresh = launch_with_plan(pk=launch.pk)
+    board = board_of(fresh)
+    snapshot = snapshot_of(fresh, board.readiness)
+    digest = snapshot_hash(snapshot)
+    remember_snapshot(snapshot, digest)
+    title = next(s.spec.title for s in board.readiness.signoffs if s.spec.role == role)
+    return {
+        "launch": fresh,
+        "r": board.readiness,
+        "role": role,
+        "title": title,
+        "snapshot_hash": digest,
+        "snapshot": snapshot,
+    } | extra
+
+
+@never_cache
+@login_required
+def signoff_view(request, slug, role):
+    launch = launch_for(request, slug, f"sign:{role}")
+    if request.method != "POST":
+        return render(request, "launches/signoff.html", _signoff_context(launch, role))
+    password = request.POST.get("password", "")
+    if authenticate(request, username=request.user.get_username(), password=password) is None:
+        security.warning(
+            "sign-off by user %s for %s on %s refused: password did not match",
+            request.user.pk,
+            role,
+            slug,
+        )
+        context = _signoff_context(launch, role, error="Your password did not match.")
+        return render(request, "launches/signoff.html", context, status=403)
+    try:
+        signoff = signoff_record(
+            launch,
+            role,
+            user=request.user,
+            decision=request.POST.get("decision", ""),
+            comment=request.POST.get("comment", ""),
+            shown_hash=request.POST.get("snapshot_hash", ""),
+        )
+    except Conflict as exc:
+        context = _signoff_context(
+            launch, role, error=str(exc), changes=exc.current.get("changes", [])
+        )
+        return render(request, "launches/signoff.html", context, status=409)
+    except Refused as exc:
+        raise PermissionDenied(str(exc)) from None
+    except ChangeRefused as exc:
+        return render(
+            request,
+            "launches/signoff.html",
+            _signoff_context(launch, role, error=str(exc)),
+            status=400,
+        )
+    security.info(
+        "sign-off %s by user %s for %s on %s (snapshot %s)",
+        signoff.decision,
+        request.user.pk,
+        role,
+        slug,
+        signoff.snapshot_hash,
+    )
+    messages.success(request, f"{signoff.get_decision_display()} as {role}.")
+    return redirect(launch.get_absolute_url())
+
+
+# --- waivers -----------------------------------------------------------------------------------
+def _expiry(text: str):
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@never_cache
+@login_required
+def waiver_view(request, slug, key):
+    launch = readable_launch(request, slug)
+    board = board_of(launch_with_plan(pk=launch.pk))
+    result = next((c for c in board.readiness.criteria if c.key == key), None)
+    if result is None:
+        raise Http404("No such criterion")
+    context = {
+        "launch": launch,
+        "c": result,
+        "default_expiry": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    if request.method != "POST":
+        return render(request, "launches/waiver.html", context)
+    try:
+        waiver_grant(
+            launch,
+            key,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            compensating_control=request.POST.get("compensating_control", ""),
+            expires_at=_expiry(request.POST.get("expires_at", "")),
+            current_status=result.status,
+            current_value=result.observed,
+        )
+    except Refused as exc:
+        raise PermissionDenied(str(exc)) from None
+    except ChangeRefused as exc:
+        return render(request, "launches/waiver.html", context | {"error": str(exc)}, status=400)
+    messages.success(request, f"{result.spec.title} is waived.")
+    return redirect(launch.get_absolute_url())
+
+
+@login_required
+@require_POST
+def waiver_revoke_view(request, slug, waiver_id):
+    launch = readable_launch(request, slug)
+    waiver = get_object_or_404(Waiver, pk=waiver_id, launch=launch)
+    allowed = (
+        request.user.pk == waiver.user_id
+        or Membership.objects.filter(
+            launch=launch, user=request.user, role="approver", signoff_role=waiver.role
+        ).exists()
+    )
+    if not allowed:
+        raise PermissionDenied("Only an approver of the waiver's role may revoke it.")
+    waiver_revoke(waiver, user=request.user)
+    messages.success(request, "The waiver is revoked.")
+    return redirect(launch.get_absolute_url())
+
+
+# --- launch administration ---------------------------------------------------------------------
+@never_cache
+@login_required
+def members_view(request, slug):
+    launch = launch_for(request, slug, "admin")
+    error = ""
+    if request.method == "POST":
+        error = _members_change(request, launch)
+        if not error:
+            return redirect("launch-members", slug=slug)
+    members = Membership.objects.filter(launch=launch).select_related("user")
+    roles = launch.signoff_roles.all()
+    return render(
+        request,
+        "launches/members.html",
+        {
+            "launch": launch,
+            "members": members,
+            "roles": roles,
+            "error": error,
+            "choices": Membership.Role.choices,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _members_change(request, launch) -> str:
+    if request.POST.get("remove"):
+        Membership.objects.filter(launch=launch, pk=request.POST["remove"]).delete()
+        security.info(
+            "membership %s removed from %s by %s",
+            request.POST["remove"],
+            launch.slug,
+            request.user.pk,
+        )
+        return ""
+    user = User.objects.filter(username=request.POST.get("username", "")).first()
+    role = request.POST.get("role", "")
+    signoff_role = request.POST.get("signoff_role", "") if role == "approver" else ""
+    if user is None:
+        return "No such user."
+    if role not in Membership.Role.values:
+        return "Choose a role."
+    if role == "approver" and not launch.signoff_roles.filter(key=signoff_role).exists():
+        return "An approver needs one of this launch's sign-off roles."
+    try:
+        Membership.objects.create(launch=launch, user=user, role=role, signoff_role=signoff_role)
+    except IntegrityError:
+        return "They already have that role."
+    security.info(
+        "user %s made %s%s on %s by %s",
+        user.pk,
+        role,
+        f":{signoff_role}" if signoff_role else "",
+        launch.slug,
+        request.user.pk,
+    )
+    return ""
+
+
+@never_cache
+@login_required
+def share_view(request, slug):
+    launch = launch_for(request, slug, "admin")
+    created = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            ShareLink.objects.filter(launch=launch, pk=request.POST["revoke"]).update(
+                revoked_at=timezone.now()
+            )
+        else:
+            import secrets
+
+            secret = secrets.token_urlsafe(24)
+            ShareLink.objects.create(
+                launch=launch,
+                label=request.POST.get("label") or "link",
+                digest=digest_of(secret),
+                created_by=request.user.get_username(),
+            )
+            created = request.build_absolute_uri(f"/s/{secret}/")
+    links = ShareLink.objects.filter(launch=launch)
+    return render(
+        request, "launches/share.html", {"launch": launch, "links": links, "created": created}
+    )
+
+
+def share_open(request, secret):
+    """A stakeholder's read-only link: remember it in their session, then show the page."""
+    link = share_link_for(secret)
+    if link is None:
+        raise Http404("This link is not valid (any more).")
+    grant_share(request.session, link)
+    return redirect(link.launch.get_absolute_url())
+
+
+@never_cache
+@login_required
+def tokens_view(request, slug):
+    launch = launch_for(request, slug, "admin")
+    created = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            token = get_object_or_404(ApiToken, launch=launch, pk=request.POST["revoke"])
+            token_revoke(token)
+            security.info("API token %s… of %s revoked by %s", token.prefix, slug, request.user.pk)
+        else:
+            scopes = [s for s in request.POST.getlist("scopes") if s in ApiToken.Scope.values]
+            days = min(max(int(request.POST.get("days") or 30), 1), 365)
+            token, created = token_create(
+                launch,
+                name=request.POST.get("name") or "ci",
+                scopes=scopes or [ApiToken.Scope.UPLOAD],
+                created_by=request.user.get_username(),
+                expires_in=timedelta(days=days),
+            )
+            security.info("API token %s… for %s made by %s", token.prefix, slug, request.user.pk)
+    tokens = ApiToken.objects.filter(launch=launch)
+    return render(
+        request,
+        "launches/tokens.html",
+        {"launch": launch, "tokens": tokens, "created": created, "scopes": ApiToken.Scope.choices},
+    )
+
+
+# --- audit -------------------------------------------------------------------------------------
+AUDIT_FIELDS = (
+    "version",
+    "created_at",
+    "kind",
+    "subject",
+    "actor_name",
+    "summary",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+)
+
+
+def audit_rows(launch) -> list[dict]:
+    return [
+        {
+            f: (e.created_at.isoformat() if f == "created_at" else getattr(e, f))
+            for f in AUDIT_FIELDS
+        }
+        for e in launch.events.order_by("version")
+    ]
+
+
+def _cell(value) -> str:
+    """CSV cells that a spreadsheet would run as a formula are quoted as text."""
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def audit_export(request, slug, fmt):
+    if fmt not in ("csv", "json"):
+        raise Http404("Export as .csv or .json")
+    launch = readable_launch(request, slug)
+    rows = audit_rows(launch)
+    if fmt == "json":
+        return json_response({"launch": launch.slug, "events": rows})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(AUDIT_FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row[f]) for f in AUDIT_FIELDS])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{launch.slug}-audit.csv"'
+    return response
