@@ -1,3 +1,5 @@
+import contextlib
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
@@ -31,8 +33,6 @@ class Command(BaseCommand):
             rows.delete()
             self.stdout.write(f"{username} is no longer {role} {signoff} of {slug}")
             return
-        try:
+        with contextlib.suppress(IntegrityError):
             Membership.objects.create(launch=launch, user=user, role=role, signoff_role=signoff)
-        except IntegrityError:
-            pass
         self.stdout.write(f"{username} is {role}{f' ({signoff})' if signoff else ''} of {slug}")
