@@ -9,8 +9,14 @@ STATS_FIELDS = {
     "http_req_failed": {"rate": "error_rate", "count": "failed", "passes": "failed"},
     "http_reqs": {"count": "requests", "rate": "rps"},
     "http_req_duration": {
-        "med": "p50_ms", "p(50)": "p50_ms", "p(90)": "p90_ms", "p(95)": "p95_ms",
-        "p(99)": "p99_ms", "max": "max_ms", "avg": "avg_ms", "min": "min_ms",
+        "med": "p50_ms",
+        "p(50)": "p50_ms",
+        "p(90)": "p90_ms",
+        "p(95)": "p95_ms",
+        "p(99)": "p99_ms",
+        "max": "max_ms",
+        "avg": "avg_ms",
+        "min": "min_ms",
     },
     "connection_timeouts": {"count": "timeouts", "value": "timeouts"},
 }
