@@ -490,13 +490,17 @@ def _approved_or_stale(
     s: SignOffIn, criteria: Mapping[str, CriterionResult], plan_hash: str
 ) -> SignOffResult:
     if s.approved_plan and plan_hash and s.approved_plan != plan_hash:
-        return SignOffResult(s, "stale", "The plan changed after it was approved. Renew it.")
+        why = f"{s.title} approval is stale: the plan changed after it was given. Renew it."
+        return SignOffResult(s, "stale", why)
     for key, then in s.approved_states.items():
         now_result = criteria.get(key)
         if then in OK_STATUSES and (now_result is None or not now_result.ok):
             title = now_result.spec.title if now_result else key
             now_status = now_result.status if now_result else "removed"
-            why = f"Approved when {title} was {then}; it is now {now_status}. Renew the sign-off."
+            why = (
+                f"{s.title} approval is stale: given when {title} was {then}; it is now "
+                f"{now_status}. Renew the sign-off."
+            )
             return SignOffResult(s, "stale", why)
     return SignOffResult(s, "approved", f"Approved by {s.by}.")
 
