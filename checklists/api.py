@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import orjson
+from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -98,6 +100,13 @@ def _authorize(request, launch, scope):
     return f"token {token.name}", None
 
 
+def discard_quietly(request) -> None:
+    try:
+        discard(request)
+    except Exception:  # the parse failed half-way: nothing usable was stored anyway
+        return
+
+
 def accept_upload(request, launch, *, via: str, actor_name: str) -> HttpResponse:
     """The one upload path (API and form): stream to disk, check, register, queue parsing."""
     handler = next(
@@ -106,7 +115,11 @@ def accept_upload(request, launch, *, via: str, actor_name: str) -> HttpResponse
     if handler is None:
         handler = HashingUploadHandler(request)
         request.upload_handlers = [handler]
-    upload = request.FILES.get("file")
+    try:
+        upload = request.FILES.get("file")
+    except (MultiPartParserError, BadRequest, RequestDataTooBig) as exc:
+        discard_quietly(request)
+        return error(f"the upload could not be read: {exc}", 400)
     if handler.too_large:
         discard(request)
         return error(f"the file is larger than the limit of {handler.limit:,} bytes", 413)

@@ -41,3 +41,8 @@ urlpatterns = [
     path("api/openapi.json", api.openapi, name="api-openapi"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "launchboard.errors.bad_request"
+handler403 = "launchboard.errors.permission_denied"
+handler404 = "launchboard.errors.page_not_found"
+handler500 = "launchboard.errors.server_error"

@@ -18,6 +18,7 @@ from checklists.models import Event, Task
 from checklists.services import task_move
 from checklists.tokens import token_create
 from metrics.models import Run
+from tests.support.runs import shifted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PEAK_FAIL = FIXTURES / "k6" / "peak_fail.ndjson"
@@ -68,20 +69,6 @@ def test_a_failing_peak_run_turns_the_verdict_no_go_in_plain_words(deployed, cli
     assert error["observed"] == pytest.approx(rate)
     assert f"Peak load error rate {error['observed_text']} is not below 1%." in state["blockers"]
     assert state["decision"]["path"][1]["status"] == "fail"
-
-
-def shifted(path: Path, tmp_path: Path, days: int) -> Path:
-    """The same real run, as if it had been taken ``days`` later (k6 stamps every point)."""
-    import datetime as dt
-    import re
-
-    def later(match):
-        stamp = dt.datetime.fromisoformat(match.group(1)) + dt.timedelta(days=days)
-        return f'"time":"{stamp.isoformat()}"'
-
-    out = tmp_path / f"{path.stem}-later.ndjson"
-    out.write_text(re.sub(r'"time":"([^"]+)"', later, path.read_text()))
-    return out
 
 
 def test_a_passing_run_afterwards_flips_the_criterion_to_pass(deployed, client, tmp_path):
