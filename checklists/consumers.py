@@ -67,6 +67,35 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         payload = {k: v for k, v in message.items() if k != "type"}
         await self.send_json({"type": "progress", "version": self.version, **payload})
 
+    async def recheck(self):
+        """Close the page if its viewer may no longer read the launch."""
+        if not await self._still_allowed():
+            realtime.unregister(self)
+            await self.close(code=4403)
+
+    @database_sync_to_async
+    def _still_allowed(self) -> bool:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import AnonymousUser
+        from django.contrib.sessions.backends.db import SessionStore
+
+        session = self.scope.get("session")
+        fresh = SessionStore(session.session_key) if session and session.session_key else None
+        data = fresh.load() if fresh is not None else {}
+        user_id = data.get("_auth_user_id")
+        user = (
+            get_user_model().objects.filter(pk=user_id, is_active=True).first()
+            if (user_id)
+            else None
+        )
+        was_signed_in = self.scope["user"].is_authenticated
+        if was_signed_in and (user is None or user.pk != self.scope["user"].pk):
+            return False  # signed out (or the session now belongs to someone else)
+        launch = Launch.objects.filter(pk=self.launch_id).first()
+        return launch is not None and can_user_read(
+            user or AnonymousUser(), launch, fresh if fresh is not None else None
+        )
+
     # --- sending ---
     async def heartbeat(self):
         await self.send_json({"type": "heartbeat", "version": self.version})

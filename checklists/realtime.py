@@ -23,6 +23,7 @@ from .sections import Sections, render_and_share, shared_sections
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.5
 HEARTBEAT_S = 15.0
+RECHECK_S = 5.0  # a revoked share link, a removed role or a sign-out closes open pages
 _pages: dict[int, set] = defaultdict(set)
 _rendered: OrderedDict[int, Sections] = OrderedDict()
 _locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -79,20 +80,27 @@ def _versions(launch_ids) -> dict[int, int]:
 
 
 async def _watch() -> None:
-    last_beat = time.monotonic()
+    last_beat = last_check = time.monotonic()
     while True:
         await asyncio.sleep(WATCH_INTERVAL_S)
         try:
             await _watch_once()
+            if time.monotonic() - last_check >= RECHECK_S:
+                last_check = time.monotonic()
+                await _each_page("recheck")
             if time.monotonic() - last_beat >= HEARTBEAT_S:
                 last_beat = time.monotonic()
-                for pages in list(_pages.values()):
-                    for page in list(pages):
-                        await page.heartbeat()
+                await _each_page("heartbeat")
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not end the watcher
             log.warning("the event-log watcher could not look", exc_info=True)
+
+
+async def _each_page(method: str) -> None:
+    for pages in list(_pages.values()):
+        for page in list(pages):
+            await getattr(page, method)()
 
 
 async def _watch_once() -> None:

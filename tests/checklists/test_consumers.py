@@ -167,3 +167,49 @@ def test_bursts_coalesce_and_every_page_ends_at_the_last_version(demo):
             await comm.disconnect()
 
     run(scenario())
+
+
+def test_s6_removing_a_role_closes_the_open_page(demo, client, django_user_model):
+    from checklists.models import Membership
+
+    Launch.objects.filter(pk=demo.pk).update(visibility="private")
+    member = django_user_model.objects.create_user("ann")
+    Membership.objects.create(launch=demo, user=member, role="viewer")
+    cookie = cookie_of(client, member)
+
+    async def scenario():
+        comm = page(headers=(ORIGIN, (b"cookie", cookie)))
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        await database_sync_to_async(Membership.objects.filter(user=member).delete)()
+        closed = await comm.receive_output(timeout=realtime.RECHECK_S + 3)
+        assert closed["type"] == "websocket.close"
+
+    run(scenario())
+
+
+def test_a_share_link_opens_a_private_launch_until_it_is_revoked(demo, client):
+    from checklists.models import ShareLink
+    from checklists.tokens import digest_of
+
+    Launch.objects.filter(pk=demo.pk).update(visibility="private")
+    assert client.get("/launches/whatsapp-saas/").status_code == 404
+    link = ShareLink.objects.create(launch=demo, label="board", digest=digest_of("s3cret-link"))
+    response = client.get("/s/s3cret-link/")
+    assert response.status_code == 302
+    assert client.get("/launches/whatsapp-saas/").status_code == 200
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def scenario():
+        comm = page(headers=(ORIGIN, (b"cookie", cookie)))
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        await database_sync_to_async(ShareLink.objects.filter(pk=link.pk).update)(
+            revoked_at=demo.created_at
+        )
+        closed = await comm.receive_output(timeout=realtime.RECHECK_S + 3)
+        assert closed["type"] == "websocket.close"
+
+    run(scenario())
+    assert client.get("/launches/whatsapp-saas/").status_code == 404
+    assert client.get("/s/s3cret-link/").status_code == 404
