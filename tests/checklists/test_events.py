@@ -51,6 +51,8 @@ def test_the_chain_verifies_and_names_the_first_altered_event(demo):
     from django.db import connection
 
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # past the append-only trigger, as a superuser
+            cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
             "UPDATE checklists_event SET summary = %s WHERE launch_id = %s AND version = 3",
             ["tampered", demo.pk],
