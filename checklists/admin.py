@@ -1,6 +1,20 @@
 from django.contrib import admin
 
-from .models import Criterion, Event, Gate, Launch, LoadTest, Risk, SignOff, SignOffRole, Task
+from .models import (
+    ApiToken,
+    Criterion,
+    Event,
+    Gate,
+    Launch,
+    LoadTest,
+    Membership,
+    Risk,
+    ShareLink,
+    SignOff,
+    SignOffRole,
+    Task,
+    Waiver,
+)
 
 
 class LaunchPart(admin.TabularInline):
@@ -86,3 +100,37 @@ class EventAdmin(ReadOnlyAdmin):
     list_display = ("launch", "version", "kind", "actor_name", "summary", "created_at")
     list_filter = ("launch", "kind")
     search_fields = ("summary", "subject")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("launch", "user", "role", "signoff_role", "created_at")
+    list_filter = ("launch", "role")
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ("launch", "label", "created_by", "created_at", "revoked_at")
+    list_filter = ("launch",)
+    readonly_fields = ("digest",)
+
+
+@admin.register(Waiver)
+class WaiverAdmin(admin.ModelAdmin):
+    list_display = ("launch", "criterion", "role", "by_name", "expires_at", "revoked_at")
+    list_filter = ("launch",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = (
+        "launch",
+        "name",
+        "prefix",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    list_filter = ("launch",)
+    readonly_fields = ("digest", "prefix", "last_used_at")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Source
+from .models import Run, RunSeries, Source, SourceReading, SourceSeries
 
 
 @admin.register(Source)
@@ -14,3 +14,26 @@ class SourceAdmin(admin.ModelAdmin):
         "last_error_at",
         "consecutive_failures",
     )
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("id", "launch", "test", "tool", "status", "complete", "created_at")
+    list_filter = ("launch", "test", "status", "tool")
+    readonly_fields = ("sha256", "created_at")
+
+
+@admin.register(RunSeries)
+class RunSeriesAdmin(admin.ModelAdmin):
+    list_display = ("run",)
+
+
+@admin.register(SourceReading)
+class SourceReadingAdmin(admin.ModelAdmin):
+    list_display = ("source", "metric", "aggregate", "window_s", "value", "at", "polled_at")
+    list_filter = ("source",)
+
+
+@admin.register(SourceSeries)
+class SourceSeriesAdmin(admin.ModelAdmin):
+    list_display = ("source", "metric", "aggregate", "window_s", "updated_at")

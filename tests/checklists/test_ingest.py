@@ -284,3 +284,47 @@ def test_an_invalid_run_stops_counting(deployed, client, django_user_model, tmp_
     state = verdict(client)
     assert criterion(state, "peak-error-rate")["status"] == "pass"
     assert Run.objects.get(pk=failing["id"]).invalid_reason == "load generator ran out of CPU"
+
+
+RELATIVE_PLAN = """
+launch: {slug: rel, name: Relative, visibility: public}
+load_tests: [{key: peak, title: Peak load}]
+criteria:
+  - {key: errors, title: Errors below 50%, test: peak, metric: http_req_failed, threshold: rate<0.5}
+  - {key: p95-vs-baseline, title: p95 at most 10% above the baseline, test: peak,
+     metric: http_req_duration, threshold: p(95)<=+10%}
+"""
+
+
+def test_a_relative_threshold_compares_with_the_last_passing_run_or_the_pinned_one(
+    db, client, tmp_path
+):
+    from checklists.plan import load_plan
+    from checklists.services import plan_import
+    from metrics.services import run_pin_baseline
+
+    launch = plan_import(load_plan(RELATIVE_PLAN)).launch
+
+    def state():
+        data = client.get("/api/launches/rel/").json()
+        return next(c for c in data["criteria"] if c["key"] == "p95-vs-baseline")
+
+    first = run_ingest_cli(PEAK_PASS, "rel")
+    assert state()["status"] == "pending"  # nothing to compare the first run with
+    assert "baseline" in state()["why"]
+    run_ingest_cli(shifted(PEAK_PASS, tmp_path, 1), "rel")
+    assert state()["status"] == "pass"  # same p95 as the run before, which passed
+    run_ingest_cli(shifted(PEAK_FAIL, tmp_path, 2), "rel")
+    worse = state()
+    assert worse["status"] == "fail"
+    assert "baseline" in worse["threshold_text"]
+    # Pinning the slow run as the baseline makes it the reference instead.
+    slow = Run.objects.filter(launch=launch).latest("ended_at")
+    run_pin_baseline(slow, actor_name="test")
+    run_ingest_cli(shifted(PEAK_FAIL, tmp_path, 3), "rel")
+    assert state()["status"] == "pass"
+    assert first["id"] != slow.pk
+
+
+def run_ingest_cli(path, slug) -> dict:
+    return ingest(path, "--launch", slug, "--test", "peak")["runs"][0]

@@ -142,3 +142,19 @@ def test_an_alarm_moving_to_alarm_turns_its_criterion(demo, client, aws):
     criterion = statuses(client)["alarm-db-connections"]
     assert criterion["status"] == "warn"  # optional in the demo plan: it warns, never passes
     assert criterion["observed_text"] == "ALARM"
+
+
+def test_collect_on_the_demo_reports_every_source_not_configured(demo, monkeypatch):
+    import io
+
+    import orjson
+    from django.core.management import call_command
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "LAUNCHBOARD_K6_INFLUXDB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    out = io.StringIO()
+    call_command("collect", "--launch", "whatsapp-saas", "--json", stdout=out)  # exit 0
+    sources = orjson.loads(out.getvalue())["sources"]
+    assert {s["key"] for s in sources} == {"k6-influx", "rds", "alb", "elasticache", "alarms"}
+    assert {s["status"] for s in sources} == {"not_configured"}
+    assert all(s["note"] for s in sources)
