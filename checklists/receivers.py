@@ -27,9 +27,13 @@ def record_evidence_event(
     )
 
 
+PROGRESS_KEYS = ("bytes", "total", "lines", "percent")
+
+
 @receiver(ingest_progress)
-def publish_ingest_progress(sender, *, launch_id, run_id, **progress):
-    ingest_progressed(launch_id, run_id, progress)
+def publish_ingest_progress(sender, *, launch_id, run_id, **kwargs):
+    # kwargs also holds the signal itself: pass on only the figures
+    ingest_progressed(launch_id, run_id, {k: kwargs[k] for k in PROGRESS_KEYS if k in kwargs})
 
 
 @receiver(live_sample)

@@ -213,3 +213,29 @@ def test_a_share_link_opens_a_private_launch_until_it_is_revoked(demo, client):
     run(scenario())
     assert client.get("/launches/whatsapp-saas/").status_code == 404
     assert client.get("/s/s3cret-link/").status_code == 404
+
+
+def test_parsing_progress_reaches_the_page(demo):
+    from metrics.models import Run
+    from metrics.signals import ingest_progress
+
+    async def scenario():
+        comm = page()
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        await database_sync_to_async(ingest_progress.send)(
+            sender=Run, launch_id=demo.pk, run_id=7, bytes=50, total=100, lines=1000, percent=50.0
+        )
+        message = await comm.receive_json_from(timeout=5)
+        assert message == {
+            "type": "progress",
+            "version": demo.version,
+            "run": 7,
+            "bytes": 50,
+            "total": 100,
+            "lines": 1000,
+            "percent": 50.0,
+        }
+        await comm.disconnect()
+
+    run(scenario())
