@@ -66,9 +66,25 @@ function applySection(html) {
     const drawn = current.querySelector(`#${CSS.escape(placeholder.id)}`);
     if (drawn && drawn.data) placeholder.replaceWith(drawn);
   }
+  // Keep what the viewer is in the middle of: a form with a file chosen or text typed.
+  for (const form of current.querySelectorAll("form")) {
+    if (!isDirty(form)) continue;
+    const twin = [...fresh.querySelectorAll("form")].find((f) => f.getAttribute("action") === form.getAttribute("action"));
+    if (twin) twin.replaceWith(form);
+  }
   const open = new Set([...current.querySelectorAll("details[open]")].map((d) => d.id || d.textContent.slice(0, 40)));
   current.replaceWith(fresh);
   for (const d of fresh.querySelectorAll("details")) if (open.has(d.id || d.textContent.slice(0, 40))) d.open = true;
+}
+
+function isDirty(form) {
+  if (form.contains(document.activeElement)) return true;
+  return [...form.elements].some((el) => {
+    if (el.type === "file") return el.files && el.files.length > 0;
+    if (el.type === "hidden" || el.type === "submit") return false;
+    if (el.tagName === "SELECT") return [...el.options].some((o) => o.selected !== o.defaultSelected);
+    return "value" in el && el.value !== el.defaultValue;
+  });
 }
 
 function announceVerdict(before, after) {
