@@ -103,6 +103,9 @@ def _times(ts) -> list[str]:
 
 
 def _hline(value, axis: str, label: str, color: str) -> tuple[dict, dict]:
+    # Left-axis limits are labelled at the left end, right-axis ones at the right, so two
+    # limits at the same height do not print over each other.
+    left = axis == "y"
     shape = {
         "type": "line",
         "xref": "paper",
@@ -115,8 +118,8 @@ def _hline(value, axis: str, label: str, color: str) -> tuple[dict, dict]:
     }
     note = {
         "xref": "paper",
-        "x": 1,
-        "xanchor": "right",
+        "x": 0 if left else 1,
+        "xanchor": "left" if left else "right",
         "yref": axis,
         "y": value,
         "text": label,
