@@ -9,4 +9,4 @@ RUN python manage.py collectstatic --noinput \
     && useradd --create-home app && mkdir -p /data && chown app /data
 USER app
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "launchboard.asgi:application"]
+CMD ["uvicorn", "launchboard.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--ws-per-message-deflate", "false"]

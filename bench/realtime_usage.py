@@ -13,9 +13,15 @@ import psutil
 
 
 def busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy since boot."""
+    """CPU seconds the whole machine has spent busy since boot (steal excluded: that is other
+    virtual machines' time)."""
     t = psutil.cpu_times()
-    return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+    return t.user + t.nice + t.system + t.irq + t.softirq
+
+
+def irq_cpu_s() -> float:
+    t = psutil.cpu_times()
+    return t.irq + t.softirq
 
 
 def proc_cpu_s(proc: psutil.Process) -> float:
@@ -65,6 +71,7 @@ class Sampler:
 
     def start(self) -> None:
         self.wall, self.busy, self.every = time.monotonic(), busy_cpu_s(), _all_cpu()
+        self.irq = irq_cpu_s()
         self.cpu = {name: proc_cpu_s(p) for name, p in self.procs.items()}
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
@@ -72,6 +79,7 @@ class Sampler:
     def stop(self) -> dict:
         cpu = {name: proc_cpu_s(p) - self.cpu[name] for name, p in self.procs.items()}
         busy, wall, every = busy_cpu_s() - self.busy, time.monotonic() - self.wall, _all_cpu()
+        irq = irq_cpu_s() - self.irq
         self.done.set()
         self.thread.join()
         mine = set(self.procs.values()) | {psutil.Process()}
@@ -82,7 +90,8 @@ class Sampler:
             "wall_s": wall,
             "cpu_s": cpu,
             "rss_mb": {name: rss / 2**20 for name, rss in self.peak.items()},
-            "other_cores": max(0.0, busy - own) / wall,
+            "other_cores": max(0.0, busy - irq - own) / wall,
+            "irq_cores": irq / wall,
             "other_top": [(name, round(s / wall, 2)) for name, s in others.most_common(3)],
         }
 

@@ -64,7 +64,9 @@ def _render(launch_id: int):
 def launch_changed(launch_id: int, version: int, kind: str):
     """A recorded change: render the sections once, then nudge every page of the launch."""
     sections = _render(launch_id)
-    publish(launch_id, {"type": "launch.changed", "version": version, "kind": kind})
+    publish(
+        launch_id, {"type": "launch.changed", "launch": launch_id, "version": version, "kind": kind}
+    )
     return sections
 
 
@@ -72,9 +74,12 @@ def live_updated(launch_id: int) -> None:
     """New live data that changed no state: the same version, redrawn sections."""
     sections = _render(launch_id)
     if sections is not None:
-        publish(launch_id, {"type": "launch.live", "rendered_at": sections.rendered_at})
+        publish(
+            launch_id,
+            {"type": "launch.live", "launch": launch_id, "rendered_at": sections.rendered_at},
+        )
 
 
 def ingest_progressed(launch_id: int, run_id: int, progress: dict) -> None:
     """Progress of a file being parsed; not a change of state, so no new version."""
-    publish(launch_id, {"type": "ingest.progress", "run": run_id, **progress})
+    publish(launch_id, {"type": "ingest.progress", "launch": launch_id, "run": run_id, **progress})

@@ -1,28 +1,33 @@
 """WebSocket consumer for a launch's open pages.
 
-Thin: checks that the viewer may read the launch, joins the launch's group, sends a snapshot of
-every section, then sends each page only the sections that changed for it. Updates coalesce: a
-page that is still being sent version 7 when 8 and 9 arrive gets 9 next, not 8 then 9.
+Thin: checks that the viewer may read the launch, registers with its process's hub (which holds
+the process's one member of the launch's channel-layer group, see realtime.py), sends a
+snapshot of every section, then sends each page only the sections that changed for it. Updates
+coalesce: a page that is still being sent version 7 when 8 and 9 arrive gets 9 next. A page has
+no channel of its own, so it stays connected (and current, through the Event-log watcher) while
+the channel layer is away.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import realtime
 from .access import can_user_read
-from .broadcast import group_name
 from .models import Launch
 
 log = logging.getLogger(__name__)
+_encoded: dict[tuple, str] = {}  # one JSON text per update, shared by every page it fits
 
 
 class LaunchConsumer(AsyncJsonWebsocketConsumer):
     launch_id = None
-    group = None
+    channel_layer_alias = "no layer: the process hub receives for its pages"
 
     async def connect(self):
         self.version, self.wanted, self.sent_at, self.pushing = 0, 0, 0.0, False
@@ -31,13 +36,7 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         if launch is None:
             await self.close()  # before accept: the handshake is refused (HTTP 403)
             return
-        self.launch_id, self.group = launch.pk, group_name(launch.pk)
-        try:
-            await self.channel_layer.group_add(self.group, self.channel_name)
-        except Exception:
-            log.warning("channel layer unavailable; refusing the page for now", exc_info=True)
-            await self.close()
-            return
+        self.launch_id = launch.pk
         await self.accept()
         realtime.register(self)
         await self.push(version=launch.version, snapshot=True)
@@ -45,26 +44,24 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self.launch_id is not None:
             realtime.unregister(self)
-        if self.group:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except Exception:
-                log.debug("group_discard failed", exc_info=True)
+
+    async def dispatch(self, message):
+        """Channels closes old database connections (a thread hop) before every message; this
+        consumer touches the database only through database_sync_to_async, which does that
+        itself, so skip it: it was a third of the server's work at 500 pages."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "resync":  # the page saw a gap: send it everything again
             self.digests.clear()
             await self.push(version=self.version, snapshot=True)
 
-    # --- messages from the channel layer ---
-    async def launch_changed(self, message):
-        await self.push(version=message["version"])
-
-    async def launch_live(self, message):
-        await self.push(version=self.version, after=message["rendered_at"])
-
-    async def ingest_progress(self, message):
-        payload = {k: v for k, v in message.items() if k != "type"}
+    # --- what the process hub brings ---
+    async def progress(self, message):
+        payload = {k: v for k, v in message.items() if k not in ("type", "launch")}
         await self.send_json({"type": "progress", "version": self.version, **payload})
 
     async def recheck(self):
@@ -144,3 +141,21 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         ):
             return None
         return launch
+
+
+def encoded(sections, changed: tuple, snapshot: bool) -> str:
+    """The JSON of an update, encoded once for every page that needs the same sections."""
+    key = (sections.launch_id, sections.version, sections.rendered_at, changed, snapshot)
+    text = _encoded.get(key)
+    if text is None:
+        if len(_encoded) > 256:
+            _encoded.clear()
+        text = _encoded[key] = json.dumps(
+            {
+                "type": "snapshot" if snapshot else "update",
+                "version": sections.version,
+                "verdict": sections.verdict,
+                "sections": {name: sections.html[name] for name in changed},
+            }
+        )
+    return text

@@ -1,7 +1,11 @@
 """The real-time hub of one server process: its open pages per launch, the sections it has
-rendered or fetched, and a watcher of the Event log.
+rendered or fetched, its one member of each launch's channel-layer group, and a watcher of the
+Event log.
 
-The channel layer is a nudge, not the source of truth. The watcher reads each watched launch's
+One member per process, not one per page: a change is one channel-layer message per server
+process, which then pushes to its own pages (a group of 500 pages would be 500 Redis messages,
+each with Channels' per-message overhead). The channel layer is a nudge, not the source of
+truth. The watcher reads each watched launch's
 version from the database every ``WATCH_INTERVAL_S`` and nudges the pages that are behind: so a
 change made by another process reaches open pages even without a shared channel layer
 (embedded mode: a CLI command beside ``make run``), and a nudge lost while Redis was away is
@@ -16,7 +20,9 @@ import time
 from collections import OrderedDict, defaultdict
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
+from .broadcast import group_name
 from .models import Launch
 from .sections import Sections, render_and_share, shared_sections
 
@@ -27,7 +33,10 @@ RECHECK_S = 5.0  # a revoked share link, a removed role or a sign-out closes ope
 _pages: dict[int, set] = defaultdict(set)
 _rendered: OrderedDict[int, Sections] = OrderedDict()
 _locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-_state = {"loop": None, "watcher": None}
+_state = {"loop": None, "watcher": None, "listener": None, "channel": None}
+_members: set[int] = set()  # launches whose group this process's channel has joined
+_background: set[asyncio.Task] = set()
+REJOIN_S = 3600.0  # group memberships expire (channels_redis group_expiry); renew them hourly
 
 
 def server_loop():
@@ -38,6 +47,7 @@ def server_loop():
 def register(page) -> None:
     _pages[page.launch_id].add(page)
     _ensure_watcher()
+    _ensure_listener()
 
 
 def unregister(page) -> None:
@@ -50,6 +60,72 @@ def _ensure_watcher() -> None:
     if _state["watcher"] is None or _state["watcher"].done():
         _state["loop"] = asyncio.get_running_loop()
         _state["watcher"] = asyncio.get_running_loop().create_task(_watch())
+
+
+def _ensure_listener() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = asyncio.get_running_loop()
+    if _state["listener"] is None or _state["listener"].done():
+        _state["listener"] = loop.create_task(_listen(layer))
+    task = loop.create_task(_join_groups(layer))
+    _background.add(task)  # keep a reference until it is done
+    task.add_done_callback(_background.discard)
+
+
+# --- the process's member of each launch's group --------------------------------------------------
+async def _channel(layer) -> str:
+    if _state["channel"] is None:
+        _state["channel"] = await layer.new_channel("launchboard.hub.")
+    return _state["channel"]
+
+
+async def _join_groups(layer) -> None:
+    """Join the group of every launch this process has pages for (once each)."""
+    try:
+        channel = await _channel(layer)
+        for launch_id in list(_pages):
+            if launch_id not in _members:
+                await layer.group_add(group_name(launch_id), channel)
+                _members.add(launch_id)
+    except Exception:  # the listener retries; the watcher covers the pages meanwhile
+        log.warning("could not join the launch groups", exc_info=True)
+
+
+async def _listen(layer) -> None:
+    """Receive this process's nudges and push them to its pages. If the layer fails (Redis
+    away), rejoin once it answers again; meanwhile the watcher keeps the pages current."""
+    attempt, joined_at = 0, time.monotonic()
+    while True:
+        try:
+            if time.monotonic() - joined_at > REJOIN_S:  # memberships expire in Redis
+                _members.clear()
+                joined_at = time.monotonic()
+                await _join_groups(layer)
+            message = await layer.receive(await _channel(layer))
+            attempt = 0
+            await _deliver(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("channel layer unavailable; pages follow the event log", exc_info=True)
+            _members.clear()
+            await asyncio.sleep(min(10.0, 0.5 * 2**attempt))
+            attempt += 1
+            await _join_groups(layer)
+
+
+async def _deliver(message: dict) -> None:
+    pages = list(_pages.get(message.get("launch"), ()))
+    kind = message.get("type")
+    for page in pages:
+        if kind == "launch.changed":
+            await page.push(version=message["version"])
+        elif kind == "launch.live":
+            await page.push(version=page.version, after=message["rendered_at"])
+        elif kind == "ingest.progress":
+            await page.progress(message)
 
 
 async def sections_for(launch_id: int, *, version: int = 0, after: float = 0.0) -> Sections:
@@ -79,6 +155,24 @@ def _versions(launch_ids) -> dict[int, int]:
     return dict(Launch.objects.filter(pk__in=launch_ids).values_list("pk", "version"))
 
 
+@database_sync_to_async
+def _private(launch_ids) -> set[int]:
+    return set(
+        Launch.objects.filter(pk__in=launch_ids)
+        .exclude(visibility=Launch.Visibility.PUBLIC)
+        .values_list("pk", flat=True)
+    )
+
+
+async def _recheck() -> None:
+    """Pages of a public launch may all read it; only a private launch's pages are checked,
+    each against its viewer's current rights."""
+    private = await _private(list(_pages))
+    for launch_id in private:
+        for page in list(_pages.get(launch_id, ())):
+            await page.recheck()
+
+
 async def _watch() -> None:
     last_beat = last_check = time.monotonic()
     while True:
@@ -87,7 +181,7 @@ async def _watch() -> None:
             await _watch_once()
             if time.monotonic() - last_check >= RECHECK_S:
                 last_check = time.monotonic()
-                await _each_page("recheck")
+                await _recheck()
             if time.monotonic() - last_beat >= HEARTBEAT_S:
                 last_beat = time.monotonic()
                 await _each_page("heartbeat")
@@ -109,15 +203,21 @@ async def _watch_once() -> None:
     versions = await _versions(list(_pages))
     for launch_id, version in versions.items():
         behind = [p for p in _pages.get(launch_id, ()) if p.version < version]
+        if behind and launch_id in _members:
+            # A nudge may have been lost (Redis restarted and forgot the group): join again.
+            _members.discard(launch_id)
+            _ensure_listener()
         for page in behind:
             await page.push(version=version)
 
 
 def reset() -> None:
     """Forget everything (tests: each test has its own event loop)."""
-    if _state["watcher"] is not None:
-        _state["watcher"].cancel()
-    _state["watcher"] = _state["loop"] = None
+    for task in ("watcher", "listener"):
+        if _state[task] is not None:
+            _state[task].cancel()
+    _state.update(watcher=None, loop=None, listener=None, channel=None)
+    _members.clear()
     _pages.clear()
     _rendered.clear()
     _locks.clear()

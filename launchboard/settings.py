@@ -251,7 +251,15 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 caps a pool at 100 connections and raises beyond; a daphne
                 # process with hundreds of pages needs more (performance.md §2b).
-                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                # redis-py 8 also times reads out after 5 s, the very time channels_redis
+                # blocks in BZPOPMIN: a quiet channel would raise and drop its pages.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                        "socket_timeout": 30,
+                    }
+                ],
                 "capacity": 500,
                 "expiry": 30,
             },

@@ -17,6 +17,7 @@ def test_it_runs_web_worker_one_beat_postgres_and_redis():
     services = compose()["services"]
     assert {"web", "worker", "beat", "postgres", "redis", "migrate"} <= set(services)
     assert "launchboard.asgi:application" in services["web"]["command"]
+    assert services["web"]["command"][0] == "uvicorn"  # the server that met the push target
     assert services["worker"]["command"][:4] == ["celery", "-A", "launchboard", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "launchboard", "beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
