@@ -36,6 +36,7 @@ _locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 _state = {"loop": None, "watcher": None, "listener": None, "channel": None}
 _members: set[int] = set()  # launches whose group this process's channel has joined
 _background: set[asyncio.Task] = set()
+_seen: dict[int, int] = {}  # the version of each launch at the watcher's previous look
 REJOIN_S = 3600.0  # group memberships expire (channels_redis group_expiry); renew them hourly
 
 
@@ -198,13 +199,18 @@ async def _each_page(method: str) -> None:
 
 
 async def _watch_once() -> None:
+    """Catch up pages still behind a version seen on the previous look: the nudge had its
+    chance (a fan-out in progress is left alone) and did not come, because the change was made
+    in another process without a shared layer, or the layer lost it."""
     if not _pages:
         return
     versions = await _versions(list(_pages))
     for launch_id, version in versions.items():
-        behind = [p for p in _pages.get(launch_id, ()) if p.version < version]
+        seen = _seen.get(launch_id, 0)
+        _seen[launch_id] = version
+        behind = [p for p in _pages.get(launch_id, ()) if p.version < min(seen, version)]
         if behind and launch_id in _members:
-            # A nudge may have been lost (Redis restarted and forgot the group): join again.
+            # The layer may have forgotten the group (Redis restarted): join it again.
             _members.discard(launch_id)
             _ensure_listener()
         for page in behind:
@@ -218,6 +224,7 @@ def reset() -> None:
             _state[task].cancel()
     _state.update(watcher=None, loop=None, listener=None, channel=None)
     _members.clear()
+    _seen.clear()
     _pages.clear()
     _rendered.clear()
     _locks.clear()
