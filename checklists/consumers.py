@@ -116,22 +116,11 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
             self.pushing = False
 
     async def _send_sections(self, sections, snapshot: bool):
-        changed = {
-            name: html
-            for name, html in sections.html.items()
-            if self.digests.get(name) != sections.digests[name]
-        }
+        changed = tuple(n for n in sections.html if self.digests.get(n) != sections.digests[n])
         self.digests.update(sections.digests)
         self.version = max(self.version, sections.version)
         self.sent_at = max(self.sent_at, sections.rendered_at)
-        await self.send_json(
-            {
-                "type": "snapshot" if snapshot else "update",
-                "version": sections.version,
-                "verdict": sections.verdict,
-                "sections": changed,
-            }
-        )
+        await self.send(text_data=encoded(sections, changed, snapshot))
 
     @database_sync_to_async
     def _readable_launch(self, slug):
