@@ -13,9 +13,10 @@ import pytest
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.slow
-# Response-shape checks are left out: daphne (Twisted) answers a malformed multipart body with a
-# bare 400 before the application sees it, which schemathesis rightly reports as undocumented.
-CHECKS = "not_a_server_error,ignored_auth,status_code_conformance"
+CHECKS = (
+    "not_a_server_error,ignored_auth,status_code_conformance,content_type_conformance,"
+    "response_schema_conformance"
+)
 
 
 def schemathesis() -> list[str]:
