@@ -1,4 +1,5 @@
-"""Production mode as separate processes (daphne, channels_redis, PostgreSQL, a Celery worker):
+"""Production mode as separate processes (uvicorn as shipped, and daphne; channels_redis,
+PostgreSQL, a Celery worker):
 Redis goes away for 10 s with pages connected and changes are made meanwhile; every page ends up
 at the server's version within 10 s of Redis returning, and the HTTP page answers 200 throughout.
 """
@@ -33,8 +34,9 @@ async def poll_page(stack, statuses: list, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.5)
 
 
-def test_pages_catch_up_after_redis_was_away():
-    with production_stack(server="daphne", worker=True) as stack:
+@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+def test_pages_catch_up_after_redis_was_away(server):
+    with production_stack(server=server, worker=True) as stack:
         asyncio.run(asyncio.wait_for(scenario(stack), 120))
 
 

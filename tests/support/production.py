@@ -217,7 +217,7 @@ class Stack:
 
 
 @contextmanager
-def production_stack(server: str = "daphne", worker: bool = True, demo: bool = True):
+def production_stack(server: str = "uvicorn", worker: bool = True, demo: bool = True):
     with (
         postgres_database() as db_url,
         redis_server() as redis,
