@@ -217,6 +217,16 @@ async def _watch_once() -> None:
             await page.push(version=version)
 
 
+async def stop() -> None:
+    """Cancel this process's hub tasks and wait for them (a server shutting down; tests)."""
+    tasks = [t for t in (_state["watcher"], _state["listener"], *_background) if t is not None]
+    for task in tasks:
+        task.cancel()
+    if tasks:  # a channel-layer receive may take its time to unwind; do not wait for ever
+        await asyncio.wait(tasks, timeout=2)
+    reset()
+
+
 def reset() -> None:
     """Forget everything (tests: each test has its own event loop)."""
     for task in ("watcher", "listener"):

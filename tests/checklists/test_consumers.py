@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.core.cache import caches
 
@@ -22,15 +23,30 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 @pytest.fixture(autouse=True)
 def clean_hub():
+    from channels.layers import channel_layers
+
     caches["sections"].clear()
     realtime.reset()
+    # Each test runs its own event loop: give it its own channel layer (a Redis layer's
+    # connections belong to the loop that opened them).
+    channel_layers.backends.clear()
     yield
     realtime.reset()
+    channel_layers.backends.clear()
     caches["sections"].clear()
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
+    async def main():
+        try:
+            return await asyncio.wait_for(coro, 30)
+        finally:  # end the hub and the layer's connections inside this test's own loop
+            await realtime.stop()
+            layer = get_channel_layer()
+            if hasattr(layer, "close_pools"):
+                await asyncio.wait_for(layer.close_pools(), 5)
+
+    return asyncio.run(main())
 
 
 def page(slug="whatsapp-saas", headers=(ORIGIN,)) -> WebsocketCommunicator:
