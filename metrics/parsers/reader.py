@@ -19,6 +19,12 @@ GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 1 << 18  # 256 KiB: small batches keep freshly split lines in the CPU cache
 MAX_LINE = 1 << 20  # no real k6/Locust line comes near this; longer ones are rejected
 PROGRESS_EVERY_S = 0.1
+# Decompression-bomb guard (reliability.md U2). Real k6 NDJSON gzips about 25:1; a stream that
+# expands more than MAX_RATIO times once past RATIO_FLOOR bytes, or past MAX_EXPANDED in all,
+# is refused before it can tie a worker up for minutes on zeros or empty lines.
+MAX_RATIO = 200
+RATIO_FLOOR = 16 << 20
+MAX_EXPANDED = 32 << 30
 
 Progress = Callable[[int, int, int], None]
 
@@ -54,17 +60,34 @@ class Source:
         self.is_gzip = self.raw.read(2) == GZIP_MAGIC
         self.raw.seek(0)
         self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.is_gzip else self.raw
+        self.expanded = 0
 
     def read(self, n: int = CHUNK) -> bytes:
         """Up to n decompressed bytes; b"" at the end. Gzip damage becomes ParseError."""
         try:
-            return self.stream.read(n)
+            data = self.stream.read(n)
         except EOFError:
             raise ParseError("gzip file is truncated") from None
         except (gzip.BadGzipFile, zlib.error) as exc:
             raise ParseError(f"gzip data is corrupt ({exc})") from None
         except OSError as exc:
             raise ParseError(f"cannot read {self.path.name}: {exc}") from None
+        if self.is_gzip:
+            self._check_expansion(len(data))
+        return data
+
+    def _check_expansion(self, n: int) -> None:
+        self.expanded += n
+        if self.expanded > MAX_EXPANDED:
+            raise ParseError(
+                f"decompression limit: gzip expands past {MAX_EXPANDED >> 30} GiB; "
+                "split the run or upload it uncompressed"
+            )
+        if self.expanded > RATIO_FLOOR and self.expanded > MAX_RATIO * max(self.bytes_read(), 1):
+            raise ParseError(
+                f"decompression limit: gzip expands more than {MAX_RATIO}:1 "
+                "(real k6 and Locust output compresses about 25:1); refusing a likely gzip bomb"
+            )
 
     def bytes_read(self) -> int:
         """On-disk bytes consumed (compressed bytes for gzip)."""

@@ -17,7 +17,7 @@ from django.utils import timezone
 from checklists.models import Event, Task
 from checklists.services import task_move
 from checklists.tokens import token_create
-from metrics.models import Run
+from metrics.models import Run, RunSeries
 from tests.support.runs import shifted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -262,6 +262,25 @@ def test_an_upload_that_fails_to_parse_is_reported_on_the_run(
     assert run["status"] == "failed"
     assert f"line {point + 1}" in run["error"]
     assert run["overall"] is None
+
+
+def test_an_uploaded_gzip_bomb_fails_at_the_decompression_limit(
+    demo, token, client, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    """reliability.md U2: 10 GiB of empty lines in a ~10 MiB upload; refused, nothing kept."""
+    settings.UPLOAD_DIR = tmp_path
+    member = gzip.compress(b"\n" * (16 << 20), compresslevel=9)
+    bomb = tmp_path / "bomb.ndjson.gz"
+    bomb.write_bytes(gzip.compress(PEAK_PASS.read_bytes()) + member * 640)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, token, bomb)
+    assert response.status_code == 202
+    run = client.get(response.json()["url"], headers={"Authorization": f"Bearer {token}"}).json()
+    assert run["status"] == "failed"
+    assert "decompression limit" in run["error"]
+    assert run["overall"] is None
+    assert not RunSeries.objects.exists()
+    assert list(tmp_path.iterdir()) == [bomb]  # the upload's own copy is gone
 
 
 # --- invalid runs and baselines ------------------------------------------------------------------

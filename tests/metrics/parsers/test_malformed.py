@@ -79,6 +79,33 @@ def test_error_string_has_the_line_number(tmp_path):
     assert str(e).startswith("line 3: not a k6 JSON line")
 
 
+def gzip_bomb(head: bytes, filler: bytes, members: int) -> bytes:
+    """`head`, then `members` copies of one gzip member holding 16 MiB of `filler`: a ~10 MiB
+    file can stand for 10 GiB this way (concatenated members are valid gzip)."""
+    member = gzip.compress(filler * ((16 << 20) // len(filler)), compresslevel=9)
+    return gzip.compress(head) + member * members
+
+
+@pytest.mark.parametrize("filler", [b"\n", b"\0"], ids=["empty-lines", "zeros"])
+def test_a_gzip_bomb_is_refused_at_the_decompression_limit(tmp_path, filler):
+    bomb = gzip_bomb(REAL, filler, members=640)  # 10 GiB decompressed
+    assert len(bomb) < 12 << 20
+    e = error(tmp_path, bomb)
+    assert "decompression limit" in str(e) or "line longer than" in str(e)
+    if filler == b"\n":  # empty lines are valid NDJSON: only the ratio guard stops them
+        assert "expands more than 200:1" in str(e)
+
+
+def test_real_gzip_output_is_well_under_the_ratio_guard(tmp_path):
+    plain = REAL * 120  # ~22 MiB: past the guard's floor (gzip's 32 KiB window sees no repeat)
+    path = write(tmp_path, gzip.compress(plain, compresslevel=9), "big.ndjson.gz")
+    assert len(plain) > 16 << 20
+    assert (
+        parse_file(path).overall.requests
+        == 120 * parse_file(write(tmp_path, REAL, "one.ndjson")).overall.requests
+    )
+
+
 def test_truncated_gzip(tmp_path):
     gz = gzip.compress(REAL)
     assert str(error(tmp_path, gz[: len(gz) // 2])) == "gzip file is truncated"
