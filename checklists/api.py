@@ -17,6 +17,7 @@ from metrics.uploads import HashingUploadHandler, discard
 from .access import TokenRefused, bearer_token, can_read, check_token
 from .models import ApiToken, Launch
 from .presenters import readiness_json
+from .quotas import upload_admit, upload_charge
 from .selectors import board_for_slug
 
 
@@ -87,7 +88,7 @@ def _token_in_url(request) -> HttpResponse | None:
 
 
 def _authorize(request, launch, scope):
-    """(actor name, None) or (None, error response) for a bearer-token request."""
+    """(token, None) or (None, error response) for a bearer-token request."""
     plain = bearer_token(request)
     if plain is None:
         response = error("send the launch's API token as Authorization: Bearer <token>", 401)
@@ -97,7 +98,7 @@ def _authorize(request, launch, scope):
         token = check_token(plain, launch, scope)
     except TokenRefused as refused:
         return None, error(refused.message, refused.status)
-    return f"token {token.name}", None
+    return token, None
 
 
 def discard_quietly(request) -> None:
@@ -171,10 +172,17 @@ def runs_upload(request, slug):
     launch = Launch.objects.filter(slug=slug).first()
     if launch is None:
         return error("no such launch", 404)
-    actor, refused = _authorize(request, launch, ApiToken.Scope.UPLOAD)
+    token, refused = _authorize(request, launch, ApiToken.Scope.UPLOAD)
     if refused:
         return refused
-    return accept_upload(request, launch, via="api", actor_name=actor)
+    if wait := upload_admit(token):
+        response = error(wait.message, 429)
+        response["Retry-After"] = str(wait.retry_after)
+        return response
+    try:
+        return accept_upload(request, launch, via="api", actor_name=f"token {token.name}")
+    finally:
+        upload_charge(token, sum(getattr(h, "received", 0) for h in request.upload_handlers))
 
 
 @require_GET

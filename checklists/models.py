@@ -348,6 +348,11 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Upload limits (checklists/quotas.py): this minute's uploads and today's bytes.
+    upload_minute = models.DateTimeField(null=True, blank=True, editable=False)
+    uploads_this_minute = models.PositiveIntegerField(default=0, editable=False)
+    upload_day = models.DateField(null=True, blank=True, editable=False)
+    upload_bytes_today = models.BigIntegerField(default=0, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -296,6 +296,10 @@ def openapi_document() -> dict:
                         "404": _error("No such launch"),
                         "413": _error("File over the size limit"),
                         "415": _error("Not a k6 or Locust result"),
+                        "429": _error(
+                            "The token's uploads per minute or bytes per day are used up "
+                            "(Retry-After says when to retry)"
+                        ),
                     },
                 }
             },

@@ -312,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Launchboard -------------------------------------------------------------------------------
 UPLOAD_DIR = DATA_DIR / "uploads"
 UPLOAD_MAX_BYTES = env_int("LAUNCHBOARD_UPLOAD_MAX_BYTES", 1024**3, minimum=1024)
+TOKEN_UPLOADS_PER_MINUTE = env_int("LAUNCHBOARD_TOKEN_UPLOADS_PER_MINUTE", 30, minimum=1)
+TOKEN_UPLOAD_BYTES_PER_DAY = env_int(
+    "LAUNCHBOARD_TOKEN_UPLOAD_BYTES_PER_DAY", 50 * 1024**3, minimum=1024
+)
 DEMO_PLAN = BASE_DIR / "checklists" / "plans" / "whatsapp-saas.yaml"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

@@ -31,6 +31,11 @@ class HashingUploadHandler(FileUploadHandler):
         self._file = self._path = self._digest = None
         self._size = 0
 
+    @property
+    def received(self) -> int:
+        """Bytes of the file received so far (kept or not)."""
+        return self._size
+
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
         settings.UPLOAD_DIR.mkdir(parents=True, exist_ok=True)

@@ -264,6 +264,56 @@ def test_an_upload_that_fails_to_parse_is_reported_on_the_run(
     assert run["overall"] is None
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """The quotas' clock, set by the test (a real minute could roll over mid-test)."""
+    from types import SimpleNamespace
+
+    from checklists import quotas
+
+    now = {"t": timezone.now().replace(hour=12, minute=0, second=5, microsecond=0)}
+    monkeypatch.setattr(quotas, "timezone", SimpleNamespace(now=lambda: now["t"]))
+    return now
+
+
+def test_an_upload_flood_from_one_token_is_told_to_wait(
+    demo, token, client, tmp_path, settings, clock
+):
+    """reliability.md U12: per-token uploads per minute; refused before the body is stored."""
+    settings.UPLOAD_DIR, settings.TOKEN_UPLOADS_PER_MINUTE = tmp_path / "up", 3
+    empty = tmp_path / "empty.ndjson"
+    empty.write_bytes(b"")
+    codes = [upload(client, token, PEAK_PASS, test="peak").status_code]
+    codes += [upload(client, token, empty).status_code for _ in range(2)]  # refused ones count
+    assert codes == [202, 400, 400]
+    runs = Run.objects.count()
+    flood = upload(client, token, PEAK_FAIL, test="peak")
+    assert flood.status_code == 429
+    assert flood["Retry-After"] == "55"
+    assert flood.json()["error"] == "this token may upload 3 files a minute; try again in 55 s"
+    assert Run.objects.count() == runs
+    kept = {Path(path).name for path in Run.objects.values_list("stored_path", flat=True)}
+    assert {p.name for p in (tmp_path / "up").iterdir()} == kept  # the refused left no file
+    other = token_create(demo, name="other ci", scopes=["runs:write"])[1]
+    assert upload(client, other, PEAK_FAIL, test="peak").status_code == 202  # per token
+    clock["t"] += timedelta(minutes=1)
+    assert upload(client, token, PEAK_FAIL, test="peak").status_code == 202  # duplicate, 202
+
+
+def test_a_token_over_its_daily_bytes_waits_for_the_next_day(
+    demo, token, client, tmp_path, settings, clock
+):
+    settings.UPLOAD_DIR = tmp_path
+    settings.TOKEN_UPLOAD_BYTES_PER_DAY = PEAK_PASS.stat().st_size  # one file's worth
+    assert upload(client, token, PEAK_PASS, test="peak").status_code == 202
+    over = upload(client, token, PEAK_FAIL, test="peak")
+    assert over.status_code == 429
+    assert "uploaded its" in over.json()["error"] and "for today" in over.json()["error"]
+    assert int(over["Retry-After"]) == 12 * 3600 - 5
+    clock["t"] += timedelta(days=1)
+    assert upload(client, token, PEAK_FAIL, test="peak").status_code == 202
+
+
 def test_an_uploaded_gzip_bomb_fails_at_the_decompression_limit(
     demo, token, client, tmp_path, settings, django_capture_on_commit_callbacks
 ):
