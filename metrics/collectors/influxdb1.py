@@ -19,9 +19,13 @@ limit and no query text in proxy access logs) with `epoch=ms`, and fails on any 
 error even though InfluxDB answers those with HTTP 200.
 
 Percentiles: InfluxQL percentile() is nearest-rank (the sorted point at index
-int(n*p/100 + 0.5) - 1), while k6 interpolates between the closest ranks. So the live p(95)
-shown on the page is InfluxDB's nearest-rank figure; over a few hundred dense samples the two
-agree within about 1% (tests/metrics/collectors/test_influxdb1_k6.py measures it on a real k6 run).
+int(n*p/100 + 0.5) - 1), while k6 interpolates between the closest ranks; where the samples are
+sparse (a slow tail) the two differ by more than 1%. So a second statement per percentile asks
+for exactly the two samples k6 interpolates between (influxql.closest_ranks), and the live p(95)
+on the page is k6's own figure (tests/metrics/collectors/test_influxdb1_k6.py checks it against
+a real k6 run). Should points land in the window between the two round trips, the counts differ
+and the nearest-rank figure stands until the next poll. The chart's per-step series stay
+nearest-rank (one statement for the whole chart).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -73,8 +77,8 @@ def poll(
         for statement in _statements(config, query, now, chart_window_s)
     ]
     results: list[dict] = []
+    deadline = Deadline(timeout_s)
     if statements:
-        deadline = Deadline(timeout_s)
         results = call_with_retry(
             lambda: _request(connection, config["database"], statements, deadline), deadline
         )
@@ -82,7 +86,35 @@ def poll(
         _reading(query, results[3 * i : 3 * i + 3], connection.what)
         for i, query in enumerate(queries)
     ]
+    _interpolate_percentiles(connection, config, queries, readings, now, deadline)
     return PollResult(readings=readings, alarms=[], polled_at=utcnow())
+
+
+def _interpolate_percentiles(connection, config, queries, readings, now, deadline) -> None:
+    """Replace nearest-rank percentiles by k6's interpolation, in one more round trip."""
+    todo = []
+    for i, (query, reading) in enumerate(zip(queries, readings, strict=True)):
+        aggregate = parse_aggregate(query.aggregate)
+        if aggregate.name == "p" and reading.value is not None and (reading.count or 0) >= 2:
+            todo.append((i, aggregate.percentile))
+    if not todo:
+        return
+    statements = []
+    for i, percentile in todo:
+        selection, window = _selection_window(config, queries[i], now, 0)
+        statements.append(influxql.closest_ranks(selection, percentile, readings[i].count, window))
+    results = call_with_retry(
+        lambda: _request(connection, config["database"], statements, deadline), deadline
+    )
+    for (i, percentile), result in zip(todo, results, strict=True):
+        rows = _rows(result, connection.what, columns=4)  # time, lo, hi, n
+        if not rows:
+            continue
+        low, high, n = (_number(v, connection.what) for v in rows[0][1:])
+        if low is None or high is None or n != readings[i].count:
+            continue  # points arrived in between: nearest rank until the next poll
+        position = percentile / 100 * (n - 1)
+        readings[i] = replace(readings[i], value=low + (high - low) * (position - int(position)))
 
 
 def _connection(config: Mapping, env: Mapping[str, str]) -> _Connection:
@@ -100,6 +132,11 @@ def _connection(config: Mapping, env: Mapping[str, str]) -> _Connection:
 
 
 def _statements(config: Mapping, query: Query, now: datetime, chart_window_s: int) -> list[str]:
+    selection, window = _selection_window(config, query, now, chart_window_s)
+    return influxql.statements(selection, parse_aggregate(query.aggregate), window)
+
+
+def _selection_window(config: Mapping, query: Query, now: datetime, chart_window_s: int):
     metric = config["metrics"][query.metric]
     where = {**config.get("where", {}), **metric.get("where", {})}
     selection = influxql.Selection(
@@ -115,7 +152,7 @@ def _statements(config: Mapping, query: Query, now: datetime, chart_window_s: in
         chart_start_ns=end_ns - chart_window_s * 10**9,
         step_s=int(config.get("step_s", DEFAULT_STEP_S)),
     )
-    return influxql.statements(selection, parse_aggregate(query.aggregate), window)
+    return selection, window
 
 
 def _request(

@@ -65,7 +65,8 @@ class Window:
 
 
 def function(aggregate: Aggregate, field: str) -> str:
-    """The InfluxQL call for an aggregate. percentile() is nearest-rank, not interpolated."""
+    """The InfluxQL call for an aggregate. percentile() is nearest-rank, not interpolated: the
+    window's figure is then interpolated as k6 does from closest_ranks(); the chart keeps it."""
     if aggregate.name == "p":
         return f"percentile({quote_ident(field)}, {aggregate.percentile_text})"
     return f"{_FUNCTIONS[aggregate.name]}({quote_ident(field)})"
@@ -86,6 +87,24 @@ def statements(selection: Selection, aggregate: Aggregate, window: Window) -> li
             f'{fn} AS "v"', source, in_chart, f"GROUP BY time({int(window.step_s)}s) fill(none)"
         ),
     ]
+
+
+def closest_ranks(selection: Selection, percentile: float, n: int, window: Window) -> str:
+    """The two samples k6 interpolates between for p(`percentile`) of `n` points, and the count.
+
+    k6 takes sorted[i] + (sorted[i+1] - sorted[i]) * (pos - i), pos = p/100 * (n - 1), i its
+    floor. percentile(f, q) returns sorted[floor(n*q/100 + 0.5) - 1], so q = (i + 1) * 100 / n
+    selects sorted[i] exactly, with half a rank of margin for rounding.
+    """
+    low = int(percentile / 100 * (n - 1))
+    high = min(low + 1, n - 1)
+    field = quote_ident(selection.field)
+    ranks = [f"percentile({field}, {(rank + 1) * 100 / n:.12f})" for rank in (low, high)]
+    return _select(
+        f'{ranks[0]} AS "lo", {ranks[1]} AS "hi", count({field}) AS "n"',
+        _from(selection),
+        _where(selection, window.start_ns, window.end_ns),
+    )
 
 
 def _select(fields: str, source: str, where: str, tail: str = "") -> str:

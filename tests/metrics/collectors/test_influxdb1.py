@@ -68,8 +68,12 @@ def _read(database, env, metric, aggregate, window_s=300, **extra):
 @pytest.mark.parametrize(
     ("aggregate", "expected"),
     [
-        ("p(95)", 95.0),  # nearest rank: sorted[int(100 * 0.95 + 0.5) - 1]
-        ("p(99.9)", 100.0),
+        # k6's rule, not InfluxQL's nearest rank (95.0, 100.0): pos = p/100 * (n - 1) between
+        # sorted[94] = 95 and sorted[95] = 96 -> 95.05; 98.901 -> 99.901.
+        ("p(95)", 95.05),
+        ("p(99.9)", 99.901),
+        ("p(100)", 100.0),
+        ("p(1)", 1.99),
         ("avg", 50.5),
         ("med", 50.5),  # n even: mean of the two middle points, as k6's med
         ("min", 1.0),
@@ -81,7 +85,7 @@ def _read(database, env, metric, aggregate, window_s=300, **extra):
 )
 def test_it_computes_each_aggregate_over_the_window(seeded, influx_env, aggregate, expected):
     reading = _read(seeded, influx_env, "peak", aggregate)
-    assert (reading.value, reading.count) == (expected, 100)
+    assert (reading.value, reading.count) == (pytest.approx(expected, rel=1e-12), 100)
     assert reading.at == NOW - timedelta(seconds=0.5)
     assert (reading.metric, reading.aggregate, reading.window_s) == ("peak", aggregate, 300)
 

@@ -6,10 +6,10 @@ samples) and `--summary-export`; the collector's figures for the same run must t
 - counts exactly: http_reqs count, http_req_failed sum (failed requests) and rate;
 - avg, min, max and med to float precision (InfluxDB's median averages the two middle points
   when n is even, which is what k6's interpolated med does too);
-- percentiles within 1%: InfluxQL percentile() is nearest-rank (the sorted sample at index
-  int(n*p/100 + 0.5) - 1) while k6 interpolates between the two closest ranks, so they differ by
-  at most the gap between neighbouring samples. The test also checks the collector's value IS
-  the nearest-rank sample of the raw points, which explains the difference exactly.
+- percentiles (the issue asks within 1%) to float precision: InfluxQL percentile() is
+  nearest-rank (the sorted sample at index int(n*p/100 + 0.5) - 1) while k6 interpolates between
+  the two closest ranks; in a sparse slow tail the two differed by 1.5% here, so the collector
+  asks InfluxDB for exactly the two samples k6 interpolates between and interpolates as k6 does.
 """
 
 from __future__ import annotations
@@ -108,11 +108,6 @@ def _poll(k6_run: K6Run, influx_env: dict, *queries: tuple[str, str]) -> dict:
     return {(r.metric, r.aggregate): r for r in result.readings}
 
 
-def nearest_rank(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[int(len(ordered) * p / 100 + 0.5) - 1]
-
-
 def k6_interpolated(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
     position = p / 100 * (len(ordered) - 1)
@@ -140,7 +135,7 @@ def test_it_counts_requests_and_failures_exactly_as_k6(k6_run, influx_env):
 
 
 @pytest.mark.parametrize("p", [90, 95, 99])
-def test_its_percentiles_are_nearest_rank_and_within_1_percent_of_k6(k6_run, influx_env, p):
+def test_its_percentiles_are_k6s_own_figures(k6_run, influx_env, p):
     got = _poll(k6_run, influx_env, ("duration", f"p({p})"), ("peak-p95", f"p({p})"))
     for metric, key, scenario in (
         ("duration", "http_req_duration", "all"),
@@ -148,9 +143,8 @@ def test_its_percentiles_are_nearest_rank_and_within_1_percent_of_k6(k6_run, inf
     ):
         live, k6_value = got[metric, f"p({p})"].value, k6_run.summary[key][f"p({p})"]
         samples = k6_run.durations[scenario]
-        assert live == nearest_rank(samples, p)  # InfluxQL: the sample at the nearest rank
         assert k6_interpolated(samples, p) == pytest.approx(k6_value, rel=1e-9)
-        assert live == pytest.approx(k6_value, rel=0.01)
+        assert live == pytest.approx(k6_value, rel=1e-9)
 
 
 def test_its_avg_min_max_and_med_match_k6(k6_run, influx_env):
