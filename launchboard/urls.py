@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from checklists import actions, api, trust, views
 
@@ -33,6 +35,7 @@ urlpatterns = [
     path("launches/<slug:slug>/audit.<str:fmt>", trust.audit_export, name="launch-audit"),
     path("s/<str:secret>/", trust.share_open, name="share-open"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("favicon.ico", RedirectView.as_view(url=static("launchboard/favicon.svg"))),
     path("healthz", api.healthz, name="healthz"),
     path("api/launches/", api.launches, name="api-launches"),
     path("api/launches/<slug:slug>/", api.launch_readiness, name="api-launch"),

@@ -107,6 +107,15 @@ def test_the_launch_list_and_health(demo, client):
     assert client.get("/healthz").json()["status"] == "ok"
 
 
+def test_the_page_has_its_own_icon_so_browsers_do_not_ask_for_a_missing_one(demo, client):
+    assert '<link rel="icon" href="/static/launchboard/favicon.svg"' in client.get("/").text
+    response = client.get("/favicon.ico")  # what browsers ask for when a page names no icon
+    assert (response.status_code, response["Location"]) == (
+        302,
+        "/static/launchboard/favicon.svg",
+    )
+
+
 def _queries(client, url) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
