@@ -22,6 +22,35 @@ from .tokens import digest_of
 
 security = logging.getLogger("launchboard.security")
 SHARE_SESSION_KEY = "launchboard.shares"
+ACCESS_KEY = "lb:access-generation"
+
+
+def access_changed() -> None:
+    """Someone's rights may have shrunk (a role removed, a share link revoked, a sign-out, an
+    account disabled): after commit, every server process rechecks the viewers of its open
+    private pages on its watcher's next look (0.5 s), instead of on its periodic recheck."""
+    import time
+
+    from django.core.cache import caches
+    from django.db import transaction
+
+    def bump():
+        try:  # a new value each time: set() is atomic on every cache backend, incr() is not
+            caches["sections"].set(ACCESS_KEY, time.time_ns(), None)
+        except Exception:  # the periodic recheck still closes the pages, only later
+            security.warning("could not announce an access change", exc_info=True)
+
+    transaction.on_commit(bump)
+
+
+def access_generation():
+    """What access_changed() last wrote (None if nothing yet, or the cache is away)."""
+    from django.core.cache import caches
+
+    try:
+        return caches["sections"].get(ACCESS_KEY)
+    except Exception:
+        return None
 
 
 def _memberships(user, launch: Launch) -> list[Membership]:

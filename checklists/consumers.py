@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -22,6 +23,8 @@ from .access import can_user_read
 from .models import Launch
 
 log = logging.getLogger(__name__)
+MAX_CLIENT_MESSAGE = 1024  # bytes; a page sends {"type": "resync"} and nothing else
+MAX_CLIENT_MESSAGES_PER_S = 10
 _encoded: dict[tuple, str] = {}  # one JSON text per update, shared by every page it fits
 
 
@@ -31,6 +34,7 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         self.version, self.wanted, self.sent_at, self.pushing = 0, 0, 0.0, False
+        self.window_start, self.window_count, self.resynced_at = 0.0, 0, -1.0
         self.digests: dict[str, str] = {}
         launch = await self._readable_launch(self.scope["url_route"]["kwargs"]["slug"])
         if launch is None:
@@ -54,8 +58,35 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """A page only ever asks for a resync; anything else, too big or too often, is a
+        misbehaving client: close it rather than let it make the server work (S6)."""
+        now = time.monotonic()
+        if now - self.window_start >= 1.0:
+            self.window_start, self.window_count = now, 0
+        self.window_count += 1
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        if (
+            not isinstance(content, dict)
+            or len(text_data) > MAX_CLIENT_MESSAGE
+            or self.window_count > MAX_CLIENT_MESSAGES_PER_S
+        ):
+            log.info(
+                "closing a page that sent a bad or excessive message (launch %s)", self.launch_id
+            )
+            realtime.unregister(self)
+            await self.close(code=1008)  # policy violation
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "resync":  # the page saw a gap: send it everything again
+            if time.monotonic() - self.resynced_at < 1.0:
+                return  # it had everything a moment ago; updates follow by themselves
+            self.resynced_at = time.monotonic()
             self.digests.clear()
             await self.push(version=self.version, snapshot=True)
 
@@ -72,26 +103,21 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _still_allowed(self) -> bool:
-        from django.contrib.auth import get_user_model
+        from types import SimpleNamespace
+
+        from django.contrib.auth import get_user
         from django.contrib.auth.models import AnonymousUser
         from django.contrib.sessions.backends.db import SessionStore
 
         session = self.scope.get("session")
         fresh = SessionStore(session.session_key) if session and session.session_key else None
-        data = fresh.load() if fresh is not None else {}
-        user_id = data.get("_auth_user_id")
-        user = (
-            get_user_model().objects.filter(pk=user_id, is_active=True).first()
-            if (user_id)
-            else None
-        )
+        # Django's own check: the session's user, active, with an unchanged password hash.
+        user = get_user(SimpleNamespace(session=fresh)) if fresh is not None else AnonymousUser()
         was_signed_in = self.scope["user"].is_authenticated
-        if was_signed_in and (user is None or user.pk != self.scope["user"].pk):
-            return False  # signed out (or the session now belongs to someone else)
+        if was_signed_in and (not user.is_authenticated or user.pk != self.scope["user"].pk):
+            return False  # signed out, disabled, password changed, or someone else's session
         launch = Launch.objects.filter(pk=self.launch_id).first()
-        return launch is not None and can_user_read(
-            user or AnonymousUser(), launch, fresh if fresh is not None else None
-        )
+        return launch is not None and can_user_read(user, launch, fresh)
 
     # --- sending ---
     async def heartbeat(self):

@@ -22,6 +22,7 @@ from collections import OrderedDict, defaultdict
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from .access import access_generation
 from .broadcast import group_name
 from .models import Launch
 from .sections import Sections, render_and_share, shared_sections
@@ -29,7 +30,10 @@ from .sections import Sections, render_and_share, shared_sections
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.5
 HEARTBEAT_S = 15.0
-RECHECK_S = 5.0  # a revoked share link, a removed role or a sign-out closes open pages
+# A revoked share link, a removed role, a sign-out or a disabled account closes open pages of a
+# private launch: on the watcher's next look when announced (access.access_changed), else (a
+# change made behind Launchboard's back, an expired session) on this periodic recheck.
+RECHECK_S = 5.0
 _pages: dict[int, set] = defaultdict(set)
 _rendered: OrderedDict[int, Sections] = OrderedDict()
 _locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -152,8 +156,10 @@ def _fresh(sections: Sections | None, version: int, after: float) -> bool:
 
 
 @database_sync_to_async
-def _versions(launch_ids) -> dict[int, int]:
-    return dict(Launch.objects.filter(pk__in=launch_ids).values_list("pk", "version"))
+def _look(launch_ids) -> tuple[dict[int, int], object]:
+    """The version of each launch, and the access generation (one thread hop for both)."""
+    versions = dict(Launch.objects.filter(pk__in=launch_ids).values_list("pk", "version"))
+    return versions, access_generation()
 
 
 @database_sync_to_async
@@ -179,8 +185,8 @@ async def _watch() -> None:
     while True:
         await asyncio.sleep(WATCH_INTERVAL_S)
         try:
-            await _watch_once()
-            if time.monotonic() - last_check >= RECHECK_S:
+            access_changed = await _watch_once()
+            if access_changed or time.monotonic() - last_check >= RECHECK_S:
                 last_check = time.monotonic()
                 await _recheck()
             if time.monotonic() - last_beat >= HEARTBEAT_S:
@@ -198,13 +204,16 @@ async def _each_page(method: str) -> None:
             await getattr(page, method)()
 
 
-async def _watch_once() -> None:
+async def _watch_once() -> bool:
     """Catch up pages still behind a version seen on the previous look: the nudge had its
     chance (a fan-out in progress is left alone) and did not come, because the change was made
-    in another process without a shared layer, or the layer lost it."""
+    in another process without a shared layer, or the layer lost it. True if someone's access
+    changed since the previous look (or this is the first look)."""
     if not _pages:
-        return
-    versions = await _versions(list(_pages))
+        return False
+    versions, generation = await _look(list(_pages))
+    access_changed = "access" not in _state or generation != _state["access"]
+    _state["access"] = generation
     for launch_id, version in versions.items():
         seen = _seen.get(launch_id, 0)
         _seen[launch_id] = version
@@ -215,6 +224,7 @@ async def _watch_once() -> None:
             _ensure_listener()
         for page in behind:
             await page.push(version=version)
+    return access_changed
 
 
 async def stop() -> None:
@@ -233,6 +243,7 @@ def reset() -> None:
         if _state[task] is not None:
             _state[task].cancel()
     _state.update(watcher=None, loop=None, listener=None, channel=None)
+    _state.pop("access", None)
     _members.clear()
     _seen.clear()
     _pages.clear()

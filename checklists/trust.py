@@ -18,7 +18,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .access import grant_share, launch_for, readable_launch, security, share_link_for
+from .access import (
+    access_changed,
+    grant_share,
+    launch_for,
+    readable_launch,
+    security,
+    share_link_for,
+)
 from .api import json_response
 from .models import ApiToken, Membership, ShareLink, Waiver
 from .selectors import board_of, launch_with_plan
@@ -235,6 +242,7 @@ def share_view(request, slug):
             ShareLink.objects.filter(launch=launch, pk=request.POST["revoke"]).update(
                 revoked_at=timezone.now()
             )
+            access_changed()  # update() sends no post_save
         else:
             import secrets
 

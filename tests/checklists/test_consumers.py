@@ -9,8 +9,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.core.cache import caches
+from django.test import Client
 
-from checklists import broadcast, realtime
+from checklists import broadcast, consumers, realtime
 from checklists.models import Criterion, Launch
 from checklists.plan import load_plan
 from checklists.services import criterion_tick
@@ -200,6 +201,102 @@ def test_s6_removing_a_role_closes_the_open_page(demo, client, django_user_model
         await database_sync_to_async(Membership.objects.filter(user=member).delete)()
         closed = await comm.receive_output(timeout=realtime.RECHECK_S + 3)
         assert closed["type"] == "websocket.close"
+
+    run(scenario())
+
+
+def _private_with_viewer(demo, django_user_model):
+    from checklists.models import Membership
+
+    Launch.objects.filter(pk=demo.pk).update(visibility="private")
+    viewer = django_user_model.objects.create_user("ann", password="an old password 1")
+    admin = django_user_model.objects.create_user("ada")
+    Membership.objects.create(launch=demo, user=admin, role="admin")
+    return viewer, Membership.objects.create(launch=demo, user=viewer, role="viewer"), admin
+
+
+def _remove_role(client, admin, membership, viewer):
+    other = Client()
+    other.force_login(admin)
+    response = other.post("/launches/whatsapp-saas/members/", {"remove": membership.pk})
+    assert response.status_code == 302
+
+
+def _sign_out(client, admin, membership, viewer):
+    assert client.post("/accounts/logout/").status_code in (200, 302)
+
+
+def _disable(client, admin, membership, viewer):
+    viewer.is_active = False
+    viewer.save()
+
+
+def _change_password(client, admin, membership, viewer):
+    viewer.set_password("a new password 2")
+    viewer.save()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_remove_role, _sign_out, _disable, _change_password],
+    ids=["role-removed", "signed-out", "account-disabled", "password-changed"],
+)
+def test_s6_losing_access_through_launchboard_closes_the_page_within_2_s(
+    demo, client, django_user_model, change
+):
+    viewer, membership, admin = _private_with_viewer(demo, django_user_model)
+    cookie = cookie_of(client, viewer)
+
+    async def scenario():
+        comm = page(headers=(ORIGIN, (b"cookie", cookie)))
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        await asyncio.sleep(realtime.WATCH_INTERVAL_S * 2)  # the watcher has had its first look
+        await database_sync_to_async(change)(client, admin, membership, viewer)
+        started = asyncio.get_running_loop().time()
+        while True:  # updates may come first (a role change is not a launch change)
+            message = await comm.receive_output(timeout=2)
+            if message["type"] == "websocket.close":
+                break
+        assert asyncio.get_running_loop().time() - started < 2
+        assert message["code"] == 4403
+
+    run(scenario())
+
+
+def test_s6_a_page_that_floods_or_sends_garbage_is_closed(demo):
+    async def scenario():
+        for messages in (
+            ['{"type": "resync"}'] * (consumers.MAX_CLIENT_MESSAGES_PER_S + 1),
+            ['{"type": "resync", "pad": "' + "x" * 2000 + '"}'],
+            ["not json"],
+            ["[1, 2, 3]"],
+        ):
+            comm = page()
+            assert (await comm.connect())[0]
+            await comm.receive_json_from(timeout=10)
+            for text in messages:
+                await comm.send_to(text_data=text)
+            while (message := await comm.receive_output(timeout=5))["type"] != "websocket.close":
+                pass  # at most the one resync snapshot before the flood tips over
+            assert message["code"] == 1008
+
+    run(scenario())
+
+
+def test_resyncs_within_a_second_cost_one_snapshot(demo):
+    async def scenario():
+        comm = page()
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        for _ in range(3):
+            await comm.send_json_to({"type": "resync"})
+        assert (await comm.receive_json_from(timeout=10))["type"] == "snapshot"
+        assert await comm.receive_nothing(timeout=0.5)
+        await asyncio.sleep(0.6)
+        await comm.send_json_to({"type": "resync"})
+        assert (await comm.receive_json_from(timeout=10))["type"] == "snapshot"
+        await comm.disconnect()
 
     run(scenario())
 
