@@ -9,4 +9,4 @@ RUN python manage.py collectstatic --noinput \
     && useradd --create-home app && mkdir -p /data && chown app /data
 USER app
 EXPOSE 8000
-CMD ["uvicorn", "launchboard.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--ws-per-message-deflate", "false"]
+CMD ["uvicorn", "launchboard.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--ws-per-message-deflate", "false", "--ws-max-size", "65536"]

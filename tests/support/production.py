@@ -149,6 +149,8 @@ WEB_COMMANDS = {
         "warning",
         "--ws-per-message-deflate",
         "false",
+        "--ws-max-size",
+        "65536",
     ],
 }
 

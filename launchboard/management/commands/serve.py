@@ -3,6 +3,10 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+# A page sends only {"type": "resync"}: refuse big frames before they are buffered (uvicorn's
+# default is 16 MiB); the consumer closes anything over 1 KiB anyway.
+WS_MAX_SIZE = 64 * 1024
+
 
 class Command(BaseCommand):
     help = (
@@ -41,6 +45,7 @@ class Command(BaseCommand):
             port=port,
             proxy_headers=True,
             ws_per_message_deflate=False,
+            ws_max_size=WS_MAX_SIZE,
             log_level="info",
             access_log=False,
         )
