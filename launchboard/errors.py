@@ -1,8 +1,11 @@
 """Error pages: JSON under /api/ (the documented error shape), plain pages elsewhere. Never a
 traceback."""
 
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.views import defaults
+
+from .requestid import current
 
 MESSAGES = {400: "bad request", 403: "not allowed", 404: "not found", 500: "server error"}
 
@@ -30,6 +33,12 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
+    """Say nothing about the failure, but give the request id to quote (it is in the logs)."""
+    request_id = getattr(request, "id", current())
     if _api(request):
-        return JsonResponse({"error": MESSAGES[500]}, status=500)
-    return defaults.server_error(request)
+        return JsonResponse({"error": MESSAGES[500], "request_id": request_id}, status=500)
+    try:
+        html = loader.render_to_string("500.html", {"request_id": request_id})
+    except Exception:  # the error page itself must not fail
+        html = f"<h1>Server error</h1><p>Request id {request_id}</p>"
+    return HttpResponseServerError(html)
