@@ -112,7 +112,12 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         fresh = SessionStore(session.session_key) if session and session.session_key else None
         # Django's own check: the session's user, active, with an unchanged password hash.
-        user = get_user(SimpleNamespace(session=fresh)) if fresh is not None else AnonymousUser()
+        # Read-only: the page must not rotate or flush a session its browser still holds.
+        user = (
+            get_user(SimpleNamespace(session=_ReadOnlySession(fresh)))
+            if fresh is not None
+            else AnonymousUser()
+        )
         was_signed_in = self.scope["user"].is_authenticated
         if was_signed_in and (not user.is_authenticated or user.pk != self.scope["user"].pk):
             return False  # signed out, disabled, password changed, or someone else's session
@@ -156,6 +161,28 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         ):
             return None
         return launch
+
+
+class _ReadOnlySession:
+    """A session for django.contrib.auth.get_user that reads but never writes."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getitem__(self, key):
+        return self._store[key]
+
+    def get(self, key, default=None):
+        return self._store.get(key, default)
+
+    def __setitem__(self, key, value):
+        pass
+
+    def cycle_key(self):
+        pass
+
+    def flush(self):
+        pass
 
 
 def encoded(sections, changed: tuple, snapshot: bool) -> str:
