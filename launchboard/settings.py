@@ -303,9 +303,16 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 READINESS_SWEEP_SECONDS = env_int("LAUNCHBOARD_SWEEP_SECONDS", 15, minimum=1)
+# An uploaded run whose worker died (or whose queue was lost: an embedded server restarted)
+# is queued again once its heartbeat is this old.
+RUN_STALL_SECONDS = env_int("LAUNCHBOARD_RUN_STALL_SECONDS", 120, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-readiness": {
         "task": "checklists.tasks.sweep_readiness",
+        "schedule": float(READINESS_SWEEP_SECONDS),
+    },
+    "requeue-stalled-runs": {
+        "task": "metrics.tasks.requeue_stalled_runs",
         "schedule": float(READINESS_SWEEP_SECONDS),
     },
 }

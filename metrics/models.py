@@ -130,6 +130,10 @@ class Run(models.Model):
     error = models.CharField(max_length=500, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     stored_path = models.CharField(max_length=500, blank=True)
+    # A worker parsing the run beats here; a run whose worker died is queued again
+    # (services.runs_requeue_stalled). queued_at: when its task was last sent.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     # what the file says
     tool = models.CharField(max_length=10, blank=True)
     format = models.CharField(max_length=12, blank=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -406,6 +407,7 @@ def run_accept_upload(
     run.test, run.via, run.created_by, run.filename = test, via, actor_name, filename[:255]
     run.size_bytes, run.stored_path, run.format = size, str(stored_path), fmt
     run.status, run.error, run.progress = Run.Status.PROCESSING, "", {"percent": 0}
+    run.heartbeat_at, run.queued_at = None, timezone.now()
     try:
         with transaction.atomic():
             run.save()
@@ -429,28 +431,67 @@ class _Progress:
         self.last = now
         percent = round(100 * bytes_read / total, 1) if total else None
         progress = {"bytes": bytes_read, "total": total, "lines": lines, "percent": percent}
-        Run.objects.filter(pk=self.run.pk).update(progress=progress)
+        Run.objects.filter(pk=self.run.pk).update(progress=progress, heartbeat_at=timezone.now())
         ingest_progress.send(
             sender=Run, launch_id=self.run.launch_id, run_id=self.run.pk, **progress
         )
 
 
+def _stall_cutoff():
+    return timezone.now() - timedelta(seconds=settings.RUN_STALL_SECONDS)
+
+
 def run_process(run_id: int) -> Run | None:
     """Parse an uploaded run (the Celery task body). Idempotent: a run that is no longer
-    processing is left alone, so a redelivered task does nothing twice."""
-    run = Run.objects.filter(pk=run_id, status=Run.Status.PROCESSING).first()
+    processing, or that a live worker is parsing (fresh heartbeat), is left alone, so a
+    redelivered or requeued task does nothing twice."""
+    claimed = (
+        Run.objects.filter(pk=run_id, status=Run.Status.PROCESSING)
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stall_cutoff()))
+        .update(heartbeat_at=timezone.now())
+    )
+    run = Run.objects.filter(pk=run_id).first() if claimed else None
     if run is None:
         return None
     path = Path(run.stored_path)
     try:
-        result = parse_file(path, run.format or "auto", progress=_Progress(run))
+        result, reason = parse_file(path, run.format or "auto", progress=_Progress(run)), ""
     except ParseError as exc:
-        _fail(run, str(exc))
-    else:
-        _store_result(run, result, run.created_by)
+        result, reason = None, str(exc)
+    with transaction.atomic():
+        # Only the first to finish records it (a worker thought dead may still finish).
+        if Run.objects.select_for_update().filter(pk=run.pk, status=Run.Status.PROCESSING):
+            if result is None:
+                _fail(run, reason)
+            else:
+                _store_result(run, result, run.created_by)
     path.unlink(missing_ok=True)
     Run.objects.filter(pk=run.pk).update(stored_path="")
     return run
+
+
+def runs_requeue_stalled() -> int:
+    """Queue again the uploads whose worker died mid-parse (no heartbeat for
+    RUN_STALL_SECONDS) or whose task never started (queued that long ago and lost with an
+    embedded server, or waiting behind a long one: a spare task is harmless, see run_process).
+    Each run at most once per RUN_STALL_SECONDS."""
+    from .tasks import ingest_run
+
+    cutoff = _stall_cutoff()
+    stalled = list(
+        Run.objects.filter(status=Run.Status.PROCESSING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+        .filter(Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True))
+        .values_list("pk", flat=True)
+    )
+    for run_id in stalled:
+        with transaction.atomic():
+            Run.objects.filter(pk=run_id).update(queued_at=timezone.now())
+            transaction.on_commit(lambda run_id=run_id: ingest_run.delay(run_id))
+        log.warning(
+            "run #%s had stalled (its worker died or its task was lost): queued again", run_id
+        )
+    return len(stalled)
 
 
 def _fail(run: Run, reason: str) -> None:

@@ -15,6 +15,11 @@ def ingest_run(run_id: int) -> None:
     services.run_process(run_id)
 
 
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def requeue_stalled_runs() -> int:
+    return services.runs_requeue_stalled()
+
+
 def retry_delay(retries: int, interval_s: float) -> float:
     """Exponential backoff with jitter, kept well inside the source's polling interval."""
     return min(interval_s / 3, 2.0**retries) * random.uniform(0.5, 1.0)

@@ -333,6 +333,58 @@ def test_an_uploaded_gzip_bomb_fails_at_the_decompression_limit(
     assert list(tmp_path.iterdir()) == [bomb]  # the upload's own copy is gone
 
 
+def _accepted(demo, tmp_path, settings, path=PEAK_PASS) -> Run:
+    """An upload registered but not parsed (its task not sent yet)."""
+    from metrics.services import content_sha256, run_accept_upload
+
+    settings.UPLOAD_DIR = tmp_path
+    stored = tmp_path / f"{path.name}.upload"
+    shutil.copy(path, stored)
+    ingested = run_accept_upload(
+        demo, stored, sha256=content_sha256(path), size=stored.stat().st_size, test="peak",
+        fmt="", filename=path.name, via="api", actor_name="token ci",
+    )  # fmt: skip
+    assert not ingested.duplicate
+    return ingested.run
+
+
+def test_a_run_a_live_worker_is_parsing_is_not_parsed_twice(demo, tmp_path, settings):
+    from metrics.services import run_process
+
+    run = _accepted(demo, tmp_path, settings)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())  # claimed, beating
+    assert run_process(run.pk) is None
+    assert Run.objects.get(pk=run.pk).status == "processing"
+    settings.RUN_STALL_SECONDS = 60
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    assert run_process(run.pk) is not None  # its worker is gone: taken over
+    assert Run.objects.get(pk=run.pk).status == "done"
+    assert Event.objects.filter(kind="run.ingested").count() == 1
+    assert run_process(run.pk) is None  # done: a late duplicate task does nothing
+
+
+def test_stalled_runs_are_queued_again_once_per_stall_period(
+    demo, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    from metrics.services import runs_requeue_stalled
+
+    settings.RUN_STALL_SECONDS = 60
+    run = _accepted(demo, tmp_path, settings)
+    assert runs_requeue_stalled() == 0  # just queued: its task may simply be waiting
+    long_ago = timezone.now() - timedelta(seconds=61)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=long_ago, queued_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs (eager in tests)
+        assert runs_requeue_stalled() == 1
+    run.refresh_from_db()
+    assert (run.status, run.overall["requests"]) == ("done", 57 + 4)
+    assert runs_requeue_stalled() == 0
+    beating = _accepted(demo, tmp_path, settings, PEAK_FAIL)
+    Run.objects.filter(pk=beating.pk).update(heartbeat_at=timezone.now(), queued_at=long_ago)
+    assert runs_requeue_stalled() == 0  # a worker is on it
+    Run.objects.filter(pk=beating.pk).update(heartbeat_at=long_ago)
+    assert runs_requeue_stalled() == 1  # ... until it stops beating
+
+
 # --- invalid runs and baselines ------------------------------------------------------------------
 def test_an_invalid_run_stops_counting(deployed, client, django_user_model, tmp_path):
     ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")

@@ -1,0 +1,88 @@
+"""reliability.md T1: the process parsing an upload is killed (-9) mid-parse. Here it is the
+embedded server (`manage.py serve`: web, Celery worker and beat in one process, an in-memory
+broker), the hardest case: the queued task dies with it. After a restart the run is queued again
+once its heartbeat is older than LAUNCHBOARD_RUN_STALL_SECONDS and ends done exactly once, with
+every request counted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from metrics.parsers import parse_file
+from tests.support.server import running_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _upload(server, token: str, path: Path) -> dict:
+    boundary = "lbcrashtest"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="test"\r\n\r\npeak\r\n'
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="file"; filename="{path.name}"\r\n'
+            "Content-Type: application/gzip\r\n\r\n"
+        ).encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{server.url}/api/launches/whatsapp-saas/runs/",
+        data=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+        return json.loads(response.read())
+
+
+def _run(server, token: str, run_id: int) -> dict:
+    request = urllib.request.Request(
+        f"{server.url}/api/runs/{run_id}/", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_run_whose_worker_was_killed_mid_parse_is_finished_exactly_once(tmp_path):
+    big = tmp_path / "peak.ndjson.gz"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gen_k6.py"), str(big), "3000000"],
+        check=True,
+        capture_output=True,
+    )
+    expected = parse_file(big).overall.requests
+    env = {"LAUNCHBOARD_RUN_STALL_SECONDS": "3", "LAUNCHBOARD_SWEEP_SECONDS": "1"}
+    with running_server(extra_env=env) as server:
+        token = server.manage("create_token", "whatsapp-saas", "--scope", "runs:write",
+                              "--scope", "readiness:read").stdout.strip()  # fmt: skip
+        run_id = _upload(server, token, big)["id"]
+        deadline = time.monotonic() + 30
+        while (progress := _run(server, token, run_id)["progress"].get("percent") or 0) == 0:
+            assert time.monotonic() < deadline, "parsing never started"
+            time.sleep(0.05)
+        server.kill()  # -9, mid-parse: the in-memory queue and the task die with it
+        assert progress < 100
+
+        server.start()
+        deadline = time.monotonic() + 90
+        while (run := _run(server, token, run_id))["status"] == "processing":
+            assert time.monotonic() < deadline, f"the run never finished: {run['progress']}"
+            time.sleep(0.5)
+        assert run["status"] == "done"
+        assert run["overall"]["requests"] == expected
+        counts = server.manage(
+            "shell", "-v", "0", "-c",
+            "from checklists.models import Event; from metrics.models import Run; "
+            "print(Run.objects.count(), Event.objects.filter(kind='run.ingested').count())",
+        ).stdout.splitlines()[-1].split()  # fmt: skip
+        assert counts == ["1", "1"]  # one run, recorded once
+        assert "had stalled" in server.log.read_text()
