@@ -470,6 +470,19 @@ def run_process(run_id: int) -> Run | None:
     return run
 
 
+def run_give_up(run_id: int, reason: str) -> None:
+    """Fail a run still processing (its parse ran out of time), and drop its file."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().filter(pk=run_id, status=Run.Status.PROCESSING)
+        run = run.first()
+        if run is None:
+            return
+        _fail(run, reason)
+    if run.stored_path:
+        Path(run.stored_path).unlink(missing_ok=True)
+    Run.objects.filter(pk=run_id).update(stored_path="")
+
+
 def runs_requeue_stalled() -> int:
     """Queue again the uploads whose worker died mid-parse (no heartbeat for
     RUN_STALL_SECONDS) or whose task never started (queued that long ago and lost with an

@@ -5,14 +5,24 @@ from __future__ import annotations
 import random
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services
 from .models import Source
 
+INGEST_SOFT_LIMIT_S = 25 * 60
 
-@shared_task(acks_late=True, max_retries=2, soft_time_limit=25 * 60, time_limit=30 * 60)
+
+@shared_task(acks_late=True, max_retries=2, soft_time_limit=INGEST_SOFT_LIMIT_S, time_limit=30 * 60)
 def ingest_run(run_id: int) -> None:
-    services.run_process(run_id)
+    try:
+        services.run_process(run_id)
+    except SoftTimeLimitExceeded:  # fail it, or the stalled-run sweep would retry it for ever
+        services.run_give_up(
+            run_id,
+            f"parsing took longer than {INGEST_SOFT_LIMIT_S // 60} minutes; "
+            "split the file or ingest it with `ingest_results` from a terminal",
+        )
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)

@@ -385,6 +385,27 @@ def test_stalled_runs_are_queued_again_once_per_stall_period(
     assert runs_requeue_stalled() == 1  # ... until it stops beating
 
 
+def test_a_parse_that_runs_out_of_time_fails_the_run_instead_of_retrying_it(
+    demo, tmp_path, settings, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from metrics import services, tasks
+
+    run = _accepted(demo, tmp_path, settings)
+
+    def too_slow(run_id):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "run_process", too_slow)
+    tasks.ingest_run.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert (run.status, run.stored_path) == ("failed", "")
+    assert run.error.startswith("parsing took longer than 25 minutes")
+    assert not list(tmp_path.glob("*.upload"))
+    assert services.runs_requeue_stalled() == 0
+
+
 # --- invalid runs and baselines ------------------------------------------------------------------
 def test_an_invalid_run_stops_counting(deployed, client, django_user_model, tmp_path):
     ingest(PEAK_PASS, "--launch", "whatsapp-saas", "--test", "peak")
