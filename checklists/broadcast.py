@@ -11,6 +11,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 log = logging.getLogger(__name__)
+# A hung Redis (not down: it accepts and never answers) must not hold a user's request: past
+# this, the pages learn of the change from the Event log instead (reliability.md T3).
+PUBLISH_TIMEOUT_S = 1.5
 
 
 def group_name(launch_id: int) -> str:
@@ -37,11 +40,11 @@ def publish(launch_id: int, message: dict) -> None:
             if running is loop:
                 loop.create_task(send)
             else:
-                asyncio.run_coroutine_threadsafe(send, loop).result(timeout=2)
+                asyncio.run_coroutine_threadsafe(send, loop).result(timeout=PUBLISH_TIMEOUT_S)
         else:
 
             async def deliver():
-                await send
+                await asyncio.wait_for(send, PUBLISH_TIMEOUT_S)
 
             async_to_sync(deliver)()
     except Exception:  # Redis away, loop gone: pages catch up from the Event log

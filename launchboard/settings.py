@@ -276,7 +276,8 @@ if REDIS_URL:
         "sections": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+            # Short: a hung Redis costs a user's request at most a second per look (T3).
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         },
     }
 else:

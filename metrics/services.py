@@ -397,8 +397,6 @@ def run_accept_upload(
     actor_name: str,
 ) -> Ingested:
     """Register an uploaded file (already streamed to disk) and queue its parsing."""
-    from .tasks import ingest_run
-
     existing = Run.objects.filter(launch=launch, sha256=sha256).first()
     if existing is not None and existing.status != Run.Status.FAILED:
         stored_path.unlink(missing_ok=True)
@@ -411,7 +409,7 @@ def run_accept_upload(
     try:
         with transaction.atomic():
             run.save()
-            transaction.on_commit(lambda: ingest_run.delay(run.pk))
+            transaction.on_commit(lambda: _enqueue(run.pk))
     except IntegrityError:
         stored_path.unlink(missing_ok=True)
         return Ingested(Run.objects.get(launch=launch, sha256=sha256), duplicate=True)
@@ -483,13 +481,23 @@ def run_give_up(run_id: int, reason: str) -> None:
     Run.objects.filter(pk=run_id).update(stored_path="")
 
 
+def _enqueue(run_id: int) -> None:
+    """Send the parse task, once, without retrying: the run row is the outbox. If the broker
+    is away or hung (kombu's socket timeout is 5 s), the run stays queued in the database and
+    runs_requeue_stalled sends it again later; the upload itself has succeeded."""
+    from .tasks import ingest_run
+
+    try:
+        ingest_run.apply_async(args=[run_id], retry=False)
+    except Exception:
+        log.warning("could not queue run #%s; it will be queued again later", run_id, exc_info=True)
+
+
 def runs_requeue_stalled() -> int:
     """Queue again the uploads whose worker died mid-parse (no heartbeat for
     RUN_STALL_SECONDS) or whose task never started (queued that long ago and lost with an
     embedded server, or waiting behind a long one: a spare task is harmless, see run_process).
     Each run at most once per RUN_STALL_SECONDS."""
-    from .tasks import ingest_run
-
     cutoff = _stall_cutoff()
     stalled = list(
         Run.objects.filter(status=Run.Status.PROCESSING)
@@ -500,7 +508,7 @@ def runs_requeue_stalled() -> int:
     for run_id in stalled:
         with transaction.atomic():
             Run.objects.filter(pk=run_id).update(queued_at=timezone.now())
-            transaction.on_commit(lambda run_id=run_id: ingest_run.delay(run_id))
+            transaction.on_commit(lambda run_id=run_id: _enqueue(run_id))
         log.warning(
             "run #%s had stalled (its worker died or its task was lost): queued again", run_id
         )

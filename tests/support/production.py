@@ -206,6 +206,25 @@ class Stack:
             ],
         )
 
+    def start_beat(self) -> None:
+        self.spawn(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "launchboard",
+                "beat",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(self.data_dir / "beat-schedule"),
+            ],
+        )
+
     def log(self, name: str) -> str:
         path = self.data_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -219,7 +238,13 @@ class Stack:
 
 
 @contextmanager
-def production_stack(server: str = "uvicorn", worker: bool = True, demo: bool = True):
+def production_stack(
+    server: str = "uvicorn",
+    worker: bool = True,
+    demo: bool = True,
+    beat: bool = False,
+    extra_env: dict | None = None,
+):
     with (
         postgres_database() as db_url,
         redis_server() as redis,
@@ -236,6 +261,7 @@ def production_stack(server: str = "uvicorn", worker: bool = True, demo: bool = 
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "launchboard.settings",
         }
+        env |= extra_env or {}
         stack = Stack(f"http://127.0.0.1:{port}", port, env, redis, Path(tmp), server)
         stack.manage("migrate", "--noinput")
         if demo:
@@ -244,6 +270,8 @@ def production_stack(server: str = "uvicorn", worker: bool = True, demo: bool = 
             stack.start_web()
             if worker:
                 stack.start_worker()
+            if beat:
+                stack.start_beat()
             yield stack
         finally:
             for proc in stack.processes.values():
