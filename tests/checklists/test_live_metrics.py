@@ -158,3 +158,18 @@ def test_collect_on_the_demo_reports_every_source_not_configured(demo, monkeypat
     assert {s["key"] for s in sources} == {"k6-influx", "rds", "alb", "elasticache", "alarms"}
     assert {s["status"] for s in sources} == {"not_configured"}
     assert all(s["note"] for s in sources)
+
+
+def test_a_poll_never_overlaps_another_of_the_same_source(demo):
+    """reliability.md T6/T8: a retry, a scheduled poll or a second beat meeting one source take
+    turns (a lease on the source row), and the lease is released after a failed poll too."""
+    from django.utils import timezone
+
+    source = Source.objects.get(launch=demo, key="k6-influx")
+    env = {source.config["url_env"]: "http://127.0.0.1:9"}  # nothing listens: refused
+    Source.objects.filter(pk=source.pk).update(polling_until=timezone.now() + timedelta(seconds=30))
+    assert source_poll(source.pk, env=env).status == "busy"
+    assert Source.objects.get(pk=source.pk).last_polled_at is None  # it did not poll
+    Source.objects.filter(pk=source.pk).update(polling_until=None)
+    assert source_poll(source.pk, env=env, timeout_s=1).status == "failed"
+    assert Source.objects.get(pk=source.pk).polling_until is None
