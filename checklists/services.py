@@ -310,8 +310,17 @@ def readiness_check(launch_id: int) -> bool:
     if state == launch.readiness_state:
         return False
     titles = {c.key: c.spec.title for c in readiness.criteria}
-    lines = _changes(launch.readiness_state, state, titles)
     with transaction.atomic():
+        # Two looks at once (a sweep and a live sample, or two beats by mistake) must record a
+        # change once: compare again under the launch's row lock.
+        last = (
+            Launch.objects.select_for_update()
+            .values_list("readiness_state", flat=True)
+            .get(pk=launch.pk)
+        )
+        if state == last:
+            return False
+        lines = _changes(last, state, titles)
         Launch.objects.filter(pk=launch.pk).update(readiness_state=state)
         if lines:
             append_event(
@@ -320,7 +329,7 @@ def readiness_check(launch_id: int) -> bool:
                 subject=f"launch:{launch.slug}",
                 summary="; ".join(lines)[:300],
                 actor_name="clock",
-                before=launch.readiness_state,
+                before=last,
                 after=state,
             )
     return bool(lines)

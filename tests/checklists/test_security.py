@@ -470,6 +470,44 @@ def test_s5_fifty_concurrent_appends_leave_one_linear_chain(demo):
     assert verify_chain(Launch.objects.get(pk=demo.pk))[0]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_looks_at_readiness_record_a_change_once(demo):
+    """A sweep, a live sample and (misconfigured) a second beat may look at once (T8)."""
+    from checklists.services import readiness_check
+
+    readiness_check(demo.pk)
+    state = Launch.objects.get(pk=demo.pk).readiness_state
+    key = next(iter(state["criteria"]))
+    was = {
+        **state,
+        "criteria": {
+            **state["criteria"],
+            key: "pass" if state["criteria"][key] != "pass" else "fail",
+        },
+    }
+    Launch.objects.filter(pk=demo.pk).update(readiness_state=was)
+    before = Event.objects.filter(launch=demo, kind="readiness.changed").count()
+    errors, barrier = [], threading.Barrier(8)
+
+    def look():
+        try:
+            barrier.wait()
+            readiness_check(demo.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=look) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert Event.objects.filter(launch=demo, kind="readiness.changed").count() == before + 1
+    assert Launch.objects.get(pk=demo.pk).readiness_state == state
+
+
 def test_s5_the_audit_trail_exports_as_csv_and_json(demo, client):
     with transaction.atomic():
         append_event(demo, kind="note", summary='=HYPERLINK("http://evil")')
