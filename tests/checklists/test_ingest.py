@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -206,6 +207,45 @@ def test_an_upload_is_accepted_parsed_and_readable(
     assert cli["duplicate"] and cli["id"] == run["id"]  # one code path, one run
     assert run["overall"] == cli["overall"]
     assert list(tmp_path.iterdir()) == []  # the stored upload is removed once parsed
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd",
+        "x" * 10_000 + ".ndjson",
+        "run\u202egnp.ndjson",  # right-to-left override
+        "CON",
+        "<script>alert(1)</script>.ndjson",
+    ],
+    ids=["traversal", "10k-chars", "rtl", "con", "html"],
+)
+def test_a_hostile_file_name_is_only_escaped_metadata(
+    demo, token, client, tmp_path, settings, name
+):
+    """reliability.md U10: stored under a generated name; the client's name never a path."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    response = client.post(
+        "/api/launches/whatsapp-saas/runs/",
+        {"file": SimpleUploadedFile(name, PEAK_PASS.read_bytes()), "test": "peak"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 202
+    run = Run.objects.get()
+    stored = Path(run.stored_path)
+    assert stored.parent == settings.UPLOAD_DIR and re.fullmatch(
+        r"[0-9a-f]{32}\.upload", stored.name
+    )
+    assert [p.name for p in settings.UPLOAD_DIR.iterdir()] == [stored.name]
+    assert not (tmp_path / "etc").exists()
+    assert len(run.filename) <= 255
+    response = client.get(f"/launches/whatsapp-saas/runs/{run.pk}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert run.filename and run.filename[:40] in page.replace("&lt;", "<").replace("&gt;", ">")
+    assert "<script>alert(1)</script>" not in page  # shown, escaped
 
 
 def test_upload_refusals_are_clear_json(demo, token, client, tmp_path, settings):
