@@ -335,6 +335,51 @@ def readiness_check(launch_id: int) -> bool:
     return bool(lines)
 
 
+# --- people -------------------------------------------------------------------------------------
+def _role_words(m) -> str:
+    return f"{m.role} ({m.signoff_role})" if m.signoff_role else m.role
+
+
+def membership_grant(launch, user, role: str, signoff_role: str = "", *, actor=None, actor_name=""):
+    """Give ``user`` a role on the launch, recorded in the audit trail. (membership, created)."""
+    from .models import Membership
+
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            launch=launch, user=user, role=role, signoff_role=signoff_role
+        )
+        if created:
+            append_event(
+                launch,
+                kind="member.added",
+                subject=f"user:{user.pk}",
+                summary=f"{user.get_username()} made {_role_words(membership)}",
+                actor=actor,
+                actor_name=actor_name,
+                after={"user": user.get_username(), "role": role, "signoff_role": signoff_role},
+            )
+    return membership, created
+
+
+def membership_remove(membership, *, actor=None, actor_name="") -> None:
+    """Take a role away, recorded in the audit trail."""
+    with transaction.atomic():
+        membership.delete()
+        append_event(
+            membership.launch,
+            kind="member.removed",
+            subject=f"user:{membership.user_id}",
+            summary=f"{membership.user.get_username()} is no longer {_role_words(membership)}",
+            actor=actor,
+            actor_name=actor_name,
+            before={
+                "user": membership.user.get_username(),
+                "role": membership.role,
+                "signoff_role": membership.signoff_role,
+            },
+        )
+
+
 # --- sign-off ----------------------------------------------------------------------------------
 class Refused(ChangeRefused):
     """Not allowed for this person (403)."""

@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,12 +27,15 @@ from .access import (
     share_link_for,
 )
 from .api import json_response
+from .events import append_event
 from .models import ApiToken, Membership, ShareLink, Waiver
 from .selectors import board_of, launch_with_plan
 from .services import (
     ChangeRefused,
     Conflict,
     Refused,
+    membership_grant,
+    membership_remove,
     remember_snapshot,
     signoff_record,
     waiver_grant,
@@ -200,7 +203,13 @@ def members_view(request, slug):
 
 def _members_change(request, launch) -> str:
     if request.POST.get("remove"):
-        Membership.objects.filter(launch=launch, pk=request.POST["remove"]).delete()
+        membership = (
+            Membership.objects.filter(launch=launch, pk=request.POST["remove"])
+            .select_related("user", "launch")
+            .first()
+        )
+        if membership is not None:
+            membership_remove(membership, actor=request.user)
         security.info(
             "membership %s removed from %s by %s",
             request.POST["remove"],
@@ -217,9 +226,7 @@ def _members_change(request, launch) -> str:
         return "Choose a role."
     if role == "approver" and not launch.signoff_roles.filter(key=signoff_role).exists():
         return "An approver needs one of this launch's sign-off roles."
-    try:
-        Membership.objects.create(launch=launch, user=user, role=role, signoff_role=signoff_role)
-    except IntegrityError:
+    if not membership_grant(launch, user, role, signoff_role, actor=request.user)[1]:
         return "They already have that role."
     security.info(
         "user %s made %s%s on %s by %s",
@@ -239,20 +246,39 @@ def share_view(request, slug):
     created = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            ShareLink.objects.filter(launch=launch, pk=request.POST["revoke"]).update(
-                revoked_at=timezone.now()
-            )
-            access_changed()  # update() sends no post_save
+            with transaction.atomic():
+                link = ShareLink.objects.filter(
+                    launch=launch, pk=request.POST["revoke"], revoked_at__isnull=True
+                ).first()
+                if link is not None:
+                    link.revoked_at = timezone.now()
+                    link.save(update_fields=["revoked_at"])
+                    append_event(
+                        launch,
+                        kind="share.revoked",
+                        subject=f"share:{link.pk}",
+                        summary=f"Share link {link.label!r} revoked",
+                        actor=request.user,
+                    )
+            access_changed()
         else:
             import secrets
 
             secret = secrets.token_urlsafe(24)
-            ShareLink.objects.create(
-                launch=launch,
-                label=request.POST.get("label") or "link",
-                digest=digest_of(secret),
-                created_by=request.user.get_username(),
-            )
+            with transaction.atomic():
+                link = ShareLink.objects.create(
+                    launch=launch,
+                    label=request.POST.get("label") or "link",
+                    digest=digest_of(secret),
+                    created_by=request.user.get_username(),
+                )
+                append_event(
+                    launch,
+                    kind="share.created",
+                    subject=f"share:{link.pk}",
+                    summary=f"Share link {link.label!r} made: anyone with it can read the launch",
+                    actor=request.user,
+                )
             created = request.build_absolute_uri(f"/s/{secret}/")
     links = ShareLink.objects.filter(launch=launch)
     return render(
@@ -277,7 +303,7 @@ def tokens_view(request, slug):
     if request.method == "POST":
         if request.POST.get("revoke"):
             token = get_object_or_404(ApiToken, launch=launch, pk=request.POST["revoke"])
-            token_revoke(token)
+            token_revoke(token, actor_name=request.user.get_username())
             security.info("API token %s… of %s revoked by %s", token.prefix, slug, request.user.pk)
         else:
             scopes = [s for s in request.POST.getlist("scopes") if s in ApiToken.Scope.values]

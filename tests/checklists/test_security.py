@@ -508,6 +508,43 @@ def test_concurrent_looks_at_readiness_record_a_change_once(demo):
     assert Launch.objects.get(pk=demo.pk).readiness_state == state
 
 
+def test_s5_who_may_do_what_is_in_the_audit_trail_too(demo, client, django_user_model):
+    """Roles, share links and API tokens change who can read or write: each change is an
+    Event in the hash chain, with who made it."""
+    from checklists.models import ApiToken, ShareLink
+
+    admin = django_user_model.objects.create_user("ada")
+    Membership.objects.create(launch=demo, user=admin, role="admin")
+    django_user_model.objects.create_user("ann")
+    client.force_login(admin)
+    base = "/launches/whatsapp-saas"
+    client.post(f"{base}/members/", {"username": "ann", "role": "approver", "signoff_role": "cto"})
+    ann = Membership.objects.get(user__username="ann")
+    client.post(f"{base}/members/", {"remove": ann.pk})
+    client.post(f"{base}/share/", {"label": "board room"})
+    client.post(f"{base}/share/", {"revoke": ShareLink.objects.get().pk})
+    client.post(f"{base}/tokens/", {"name": "ci", "scopes": ["runs:write"], "days": "7"})
+    client.post(f"{base}/tokens/", {"revoke": ApiToken.objects.get().pk})
+    call_command("grant", "ann", "whatsapp-saas", "viewer", stdout=io.StringIO())
+    events = list(
+        Event.objects.filter(launch=demo)
+        .exclude(kind="plan.imported")
+        .order_by("version")
+        .values_list("kind", "actor_name", "summary")
+    )
+    assert [(kind, actor) for kind, actor, _ in events] == [
+        ("member.added", "ada"),
+        ("member.removed", "ada"),
+        ("share.created", "ada"),
+        ("share.revoked", "ada"),
+        ("token.created", "ada"),
+        ("token.revoked", "ada"),
+        ("member.added", "grant command"),
+    ]
+    assert events[0][2] == "ann made approver (cto)"
+    assert verify_chain(Launch.objects.get(pk=demo.pk))[0]
+
+
 def test_s5_the_audit_trail_exports_as_csv_and_json(demo, client):
     with transaction.atomic():
         append_event(demo, kind="note", summary='=HYPERLINK("http://evil")')

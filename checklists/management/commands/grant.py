@@ -1,10 +1,8 @@
-import contextlib
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError
 
 from checklists.models import Launch, Membership
+from checklists.services import membership_grant, membership_remove
 
 
 class Command(BaseCommand):
@@ -30,9 +28,9 @@ class Command(BaseCommand):
         signoff = signoff if role == Membership.Role.APPROVER else ""
         rows = Membership.objects.filter(launch=launch, user=user, role=role, signoff_role=signoff)
         if revoke:
-            rows.delete()
+            for membership in rows.select_related("user", "launch"):
+                membership_remove(membership, actor_name="grant command")
             self.stdout.write(f"{username} is no longer {role} {signoff} of {slug}")
             return
-        with contextlib.suppress(IntegrityError):
-            Membership.objects.create(launch=launch, user=user, role=role, signoff_role=signoff)
+        membership_grant(launch, user, role, signoff, actor_name="grant command")
         self.stdout.write(f"{username} is {role}{f' ({signoff})' if signoff else ''} of {slug}")
