@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.production import production_stack
+from tests.support.uploads import post_run
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures" / "k6"
@@ -52,29 +53,7 @@ class Browser:
 
 
 def upload(url: str, token: str, path: Path) -> int:
-    boundary = "lbhangtest"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="test"\r\n\r\npeak\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.ndjson"\r\n'
-            "\r\n"
-        ).encode()
-        + path.read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{url}/api/launches/whatsapp-saas/runs/",
-        data=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    return post_run(url, token, path)[0]
 
 
 def timed(call, *args) -> tuple[int, float]:

@@ -15,33 +15,15 @@ from pathlib import Path
 
 from metrics.parsers import parse_file
 from tests.support.server import running_server
+from tests.support.uploads import post_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _upload(server, token: str, path: Path) -> dict:
-    boundary = "lbcrashtest"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="test"\r\n\r\npeak\r\n'
-            f"--{boundary}\r\nContent-Disposition: form-data; "
-            f'name="file"; filename="{path.name}"\r\n'
-            "Content-Type: application/gzip\r\n\r\n"
-        ).encode()
-        + path.read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{server.url}/api/launches/whatsapp-saas/runs/",
-        data=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 202
-        return json.loads(response.read())
+    status, body = post_run(server.url, token, path)
+    assert status == 202, body
+    return body
 
 
 def _run(server, token: str, run_id: int) -> dict:
