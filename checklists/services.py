@@ -144,6 +144,10 @@ def plan_import(spec: PlanSpec, *, actor=None, actor_name: str = "") -> ImportRe
 
 def _sync_launch(launch: Launch, spec: PlanSpec, new_hash: str) -> list[str]:
     changed = [n for n in LAUNCH_FIELDS if getattr(launch, n) != getattr(spec.launch, n)]
+    if "visibility" in changed and launch.pk:  # made private: open pages recheck their viewers
+        from .access import access_changed
+
+        access_changed()
     for name in changed:
         setattr(launch, name, getattr(spec.launch, name))
     launch.plan_hash = new_hash

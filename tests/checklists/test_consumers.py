@@ -264,6 +264,29 @@ def test_s6_losing_access_through_launchboard_closes_the_page_within_2_s(
     run(scenario())
 
 
+def test_s6_a_launch_made_private_by_its_plan_closes_anonymous_pages_within_2_s(
+    demo, demo_plan_text
+):
+    from checklists.services import plan_import
+
+    private = demo_plan_text.replace("visibility: public", "visibility: private", 1)
+    assert private != demo_plan_text
+
+    async def scenario():
+        comm = page()  # anonymous, allowed while the launch is public
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+        await asyncio.sleep(realtime.WATCH_INTERVAL_S * 2)
+        await database_sync_to_async(plan_import)(load_plan(private, "whatsapp-saas.yaml"))
+        started = asyncio.get_running_loop().time()
+        while (message := await comm.receive_output(timeout=2))["type"] != "websocket.close":
+            pass  # the re-import's own update may come first
+        assert asyncio.get_running_loop().time() - started < 2
+        assert message["code"] == 4403
+
+    run(scenario())
+
+
 def test_s6_a_page_that_floods_or_sends_garbage_is_closed(demo):
     async def scenario():
         for messages in (
