@@ -13,7 +13,11 @@ Every check answers 404 for a launch the viewer may not read, so ids and slugs r
 from __future__ import annotations
 
 import logging
+import time
 
+from django.core.cache import caches
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,10 +33,6 @@ def access_changed() -> None:
     """Someone's rights may have shrunk (a role removed, a share link revoked, a sign-out, an
     account disabled): after commit, every server process rechecks the viewers of its open
     private pages on its watcher's next look (0.5 s), instead of on its periodic recheck."""
-    import time
-
-    from django.core.cache import caches
-    from django.db import transaction
 
     def bump():
         try:  # a new value each time: set() is atomic on every cache backend, incr() is not
@@ -45,8 +45,6 @@ def access_changed() -> None:
 
 def access_generation():
     """What access_changed() last wrote (None if nothing yet, or the cache is away)."""
-    from django.core.cache import caches
-
     try:
         return caches["sections"].get(ACCESS_KEY)
     except Exception:
@@ -73,6 +71,16 @@ def _shared(session, launch: Launch) -> bool:
     return ShareLink.objects.filter(
         pk__in=link_ids, launch=launch, revoked_at__isnull=True
     ).exists()
+
+
+def approver_roles(user, launch: Launch) -> set[str]:
+    """The sign-off roles ``user`` holds on ``launch`` now (read fresh: sign-off and waivers
+    decide on it)."""
+    return set(
+        Membership.objects.filter(
+            launch=launch, user=user, role=Membership.Role.APPROVER
+        ).values_list("signoff_role", flat=True)
+    )
 
 
 def permissions(user, launch: Launch, session=None) -> set[str]:
@@ -132,8 +140,6 @@ def readable_launch(request, slug: str) -> Launch:
 def launch_for(request, slug: str, permission: str) -> Launch:
     """The launch if the viewer holds ``permission`` on it; 404 if they may not even read it,
     PermissionDenied (403) otherwise."""
-    from django.core.exceptions import PermissionDenied
-
     launch = readable_launch(request, slug)
     if not can(request, launch, permission):
         raise PermissionDenied(f"You may not do this on {launch.name}.")

@@ -6,7 +6,9 @@ queue up instead of forking the chain, and the launch version always equals the 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import logging
 from datetime import datetime
@@ -120,3 +122,44 @@ def verify_chain(launch: Launch) -> tuple[bool, int | None, str]:
     if launch.version != expected_version - 1:
         return False, expected_version, f"the launch says version {launch.version}"
     return True, None, "intact"
+
+
+# --- export ------------------------------------------------------------------------------------
+AUDIT_FIELDS = (
+    "version",
+    "created_at",
+    "kind",
+    "subject",
+    "actor_name",
+    "summary",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+)
+
+
+def audit_rows(launch) -> list[dict]:
+    """The launch's event log, oldest first, as plain rows (JSON export)."""
+    return [
+        {
+            f: (e.created_at.isoformat() if f == "created_at" else getattr(e, f))
+            for f in AUDIT_FIELDS
+        }
+        for e in launch.events.order_by("version")
+    ]
+
+
+def _cell(value) -> str:
+    """CSV cells that a spreadsheet would run as a formula are quoted as text."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def audit_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(AUDIT_FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row[f]) for f in AUDIT_FIELDS])
+    return out.getvalue()

@@ -74,6 +74,8 @@ def _ensure_listener() -> None:
     loop = asyncio.get_running_loop()
     if _state["listener"] is None or _state["listener"].done():
         _state["listener"] = loop.create_task(_listen(layer))
+    if _members.issuperset(_pages):
+        return  # every launch with pages here is joined already (the usual page connect)
     task = loop.create_task(_join_groups(layer))
     _background.add(task)  # keep a reference until it is done
     task.add_done_callback(_background.discard)

@@ -4,16 +4,31 @@ transaction; open pages hear of it after commit."""
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 
-from django.db import transaction
+from django.core.cache import caches
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from metrics import services as metrics_services
 
+from .access import access_changed, approver_roles
 from .events import append_event
-from .models import Criterion, Gate, Launch, LoadTest, Risk, SignOffRole, Task
+from .models import (
+    Criterion,
+    Gate,
+    Launch,
+    LoadTest,
+    Membership,
+    Risk,
+    ShareLink,
+    SignOff,
+    SignOffRole,
+    Task,
+    Waiver,
+)
 from .plan import (
     INITIAL_STATE_FIELDS,
     CriterionSpec,
@@ -24,7 +39,10 @@ from .plan import (
     SignOffRoleSpec,
     TaskSpec,
 )
+from .selectors import board_of, launch_with_plan
+from .snapshot import differences, snapshot_hash, snapshot_of
 from .thresholds import parse_threshold
+from .tokens import digest_of
 
 # (plan section, model, spec class, noun used in change notes)
 PLAN_PARTS = (
@@ -145,8 +163,6 @@ def plan_import(spec: PlanSpec, *, actor=None, actor_name: str = "") -> ImportRe
 def _sync_launch(launch: Launch, spec: PlanSpec, new_hash: str) -> list[str]:
     changed = [n for n in LAUNCH_FIELDS if getattr(launch, n) != getattr(spec.launch, n)]
     if "visibility" in changed and launch.pk:  # made private: open pages recheck their viewers
-        from .access import access_changed
-
         access_changed()
     for name in changed:
         setattr(launch, name, getattr(spec.launch, name))
@@ -306,8 +322,6 @@ def _changes(before: dict, after: dict, titles: dict) -> list[str]:
 def readiness_check(launch_id: int) -> bool:
     """Compare the launch's readiness with the last look; record an Event for what changed by
     the clock or by live data (stale evidence, a new sample). True when something changed."""
-    from .selectors import board_of, launch_with_plan
-
     launch = launch_with_plan(pk=launch_id)
     readiness = board_of(launch).readiness
     state = readiness_state(readiness)
@@ -346,8 +360,6 @@ def _role_words(m) -> str:
 
 def membership_grant(launch, user, role: str, signoff_role: str = "", *, actor=None, actor_name=""):
     """Give ``user`` a role on the launch, recorded in the audit trail. (membership, created)."""
-    from .models import Membership
-
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             launch=launch, user=user, role=role, signoff_role=signoff_role
@@ -384,23 +396,47 @@ def membership_remove(membership, *, actor=None, actor_name="") -> None:
         )
 
 
+def share_link_create(launch, *, label: str, actor) -> str:
+    """A read-only link to the launch; returns its secret, shown once (only its hash is kept)."""
+    secret = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        link = ShareLink.objects.create(
+            launch=launch, label=label, digest=digest_of(secret), created_by=actor.get_username()
+        )
+        append_event(
+            launch,
+            kind="share.created",
+            subject=f"share:{link.pk}",
+            summary=f"Share link {link.label!r} made: anyone with it can read the launch",
+            actor=actor,
+        )
+    return secret
+
+
+def share_link_revoke(launch, link_id, *, actor) -> None:
+    """End a share link (its open pages close: see receivers.rights_changed)."""
+    with transaction.atomic():
+        link = ShareLink.objects.filter(launch=launch, pk=link_id, revoked_at__isnull=True).first()
+        if link is None:
+            return
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+        append_event(
+            launch,
+            kind="share.revoked",
+            subject=f"share:{link.pk}",
+            summary=f"Share link {link.label!r} revoked",
+            actor=actor,
+        )
+
+
 # --- sign-off ----------------------------------------------------------------------------------
 class Refused(ChangeRefused):
     """Not allowed for this person (403)."""
 
 
-def _holds(user, launch: Launch, role: str) -> bool:
-    from .models import Membership
-
-    return Membership.objects.filter(
-        launch=launch, user=user, role=Membership.Role.APPROVER, signoff_role=role
-    ).exists()
-
-
 def _current_roles_signed(user, launch: Launch) -> set[str]:
     """Roles this person currently has an approval in force for on the launch."""
-    from .models import SignOff
-
     newest: dict[str, SignOff] = {}
     for s in SignOff.objects.filter(launch=launch).order_by("role", "-at", "-id"):
         newest.setdefault(s.role, s)
@@ -416,12 +452,6 @@ def signoff_record(
     role, and unless they are not already the approver of another role (distinct people for
     distinct roles); Conflict (409) if the state changed since the form was shown, or if this
     very state was already signed for this role (a replayed form)."""
-    from django.db import IntegrityError
-
-    from .models import SignOff
-    from .selectors import board_of, launch_with_plan
-    from .snapshot import differences, snapshot_hash, snapshot_of
-
     if decision not in (SignOff.Decision.APPROVED, SignOff.Decision.REJECTED):
         raise ChangeRefused("Approve or reject.")
     if decision == SignOff.Decision.REJECTED and not comment.strip():
@@ -429,7 +459,7 @@ def signoff_record(
     title = launch.signoff_roles.filter(key=role).values_list("title", flat=True).first()
     if title is None:
         raise ChangeRefused(f"This launch has no {role} sign-off.")
-    if not _holds(user, launch, role):
+    if role not in approver_roles(user, launch):
         raise Refused(f"Only a {title} approver of this launch signs for {title}.")
     with transaction.atomic():
         Launch.objects.select_for_update().filter(pk=launch.pk).first()  # one sign-off at a time
@@ -478,8 +508,6 @@ def signoff_record(
 
 def _shown_snapshot(shown_hash: str) -> dict:
     """The snapshot behind a hash shown earlier, when this server still has it cached."""
-    from django.core.cache import caches
-
     try:
         return caches["sections"].get(f"lb:snapshot:{shown_hash}") or {}
     except Exception:
@@ -488,8 +516,6 @@ def _shown_snapshot(shown_hash: str) -> dict:
 
 def remember_snapshot(snapshot: dict, digest: str) -> None:
     """Keep a shown snapshot for an hour, so a refused sign-off can say what changed."""
-    from django.core.cache import caches
-
     try:
         caches["sections"].set(f"lb:snapshot:{digest}", snapshot, 3600)
     except Exception:  # only the refusal's explanation is lost
@@ -510,16 +536,10 @@ def waiver_grant(
 ):
     """Accept a failing criterion for this launch, until ``expires_at``. Only an approver of a
     role the criterion allows (any approver if the plan names none)."""
-    from .models import Membership, Waiver
-
     c = launch.criteria.filter(key=criterion_key).first()
     if c is None:
         raise ChangeRefused(f"No criterion {criterion_key}.")
-    held = set(
-        Membership.objects.filter(launch=launch, user=user, role="approver").values_list(
-            "signoff_role", flat=True
-        )
-    )
+    held = approver_roles(user, launch)
     allowed = held & set(c.waivable_by) if c.waivable_by else held
     if not allowed:
         raise Refused(
@@ -565,8 +585,6 @@ def waiver_grant(
 
 def waiver_revoke(waiver, *, user) -> None:
     with transaction.atomic():
-        from .models import Waiver
-
         Waiver.objects.filter(pk=waiver.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_by=user.get_username()
         )

@@ -33,7 +33,7 @@ def snapshot_of(launch, readiness: Readiness) -> dict:
         "launch": launch.slug,
         "plan": launch.plan_hash,
         "criteria": {c.key: c.status for c in readiness.criteria},
-        "observed": {c.key: _value(c) for c in readiness.criteria if _value(c) is not None},
+        "observed": {c.key: value for c in readiness.criteria if (value := _value(c)) is not None},
         "runs": runs,
         "sources": {s.key: s.health for s in evidence.sources_for(launch.pk)},
     }

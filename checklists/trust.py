@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
@@ -11,7 +9,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .access import (
-    access_changed,
+    approver_roles,
     grant_share,
     launch_for,
     readable_launch,
@@ -27,7 +24,7 @@ from .access import (
     share_link_for,
 )
 from .api import json_response
-from .events import append_event
+from .events import audit_csv, audit_rows
 from .models import ApiToken, Membership, ShareLink, Waiver
 from .selectors import board_of, launch_with_plan
 from .services import (
@@ -37,12 +34,14 @@ from .services import (
     membership_grant,
     membership_remove,
     remember_snapshot,
+    share_link_create,
+    share_link_revoke,
     signoff_record,
     waiver_grant,
     waiver_revoke,
 )
 from .snapshot import snapshot_hash, snapshot_of
-from .tokens import digest_of, token_create, token_revoke
+from .tokens import token_create, token_revoke
 
 
 # --- sign-off ----------------------------------------------------------------------------------
@@ -162,11 +161,8 @@ def waiver_view(request, slug, key):
 def waiver_revoke_view(request, slug, waiver_id):
     launch = readable_launch(request, slug)
     waiver = get_object_or_404(Waiver, pk=waiver_id, launch=launch)
-    allowed = (
-        request.user.pk == waiver.user_id
-        or Membership.objects.filter(
-            launch=launch, user=request.user, role="approver", signoff_role=waiver.role
-        ).exists()
+    allowed = request.user.pk == waiver.user_id or waiver.role in approver_roles(
+        request.user, launch
     )
     if not allowed:
         raise PermissionDenied("Only an approver of the waiver's role may revoke it.")
@@ -246,39 +242,11 @@ def share_view(request, slug):
     created = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            with transaction.atomic():
-                link = ShareLink.objects.filter(
-                    launch=launch, pk=request.POST["revoke"], revoked_at__isnull=True
-                ).first()
-                if link is not None:
-                    link.revoked_at = timezone.now()
-                    link.save(update_fields=["revoked_at"])
-                    append_event(
-                        launch,
-                        kind="share.revoked",
-                        subject=f"share:{link.pk}",
-                        summary=f"Share link {link.label!r} revoked",
-                        actor=request.user,
-                    )
-            access_changed()
+            share_link_revoke(launch, request.POST["revoke"], actor=request.user)
         else:
-            import secrets
-
-            secret = secrets.token_urlsafe(24)
-            with transaction.atomic():
-                link = ShareLink.objects.create(
-                    launch=launch,
-                    label=request.POST.get("label") or "link",
-                    digest=digest_of(secret),
-                    created_by=request.user.get_username(),
-                )
-                append_event(
-                    launch,
-                    kind="share.created",
-                    subject=f"share:{link.pk}",
-                    summary=f"Share link {link.label!r} made: anyone with it can read the launch",
-                    actor=request.user,
-                )
+            secret = share_link_create(
+                launch, label=request.POST.get("label") or "link", actor=request.user
+            )
             created = request.build_absolute_uri(f"/s/{secret}/")
     links = ShareLink.objects.filter(launch=launch)
     return render(
@@ -325,38 +293,6 @@ def tokens_view(request, slug):
 
 
 # --- audit -------------------------------------------------------------------------------------
-AUDIT_FIELDS = (
-    "version",
-    "created_at",
-    "kind",
-    "subject",
-    "actor_name",
-    "summary",
-    "before",
-    "after",
-    "prev_hash",
-    "hash",
-)
-
-
-def audit_rows(launch) -> list[dict]:
-    return [
-        {
-            f: (e.created_at.isoformat() if f == "created_at" else getattr(e, f))
-            for f in AUDIT_FIELDS
-        }
-        for e in launch.events.order_by("version")
-    ]
-
-
-def _cell(value) -> str:
-    """CSV cells that a spreadsheet would run as a formula are quoted as text."""
-    import json
-
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def audit_export(request, slug, fmt):
     if fmt not in ("csv", "json"):
         raise Http404("Export as .csv or .json")
@@ -364,11 +300,6 @@ def audit_export(request, slug, fmt):
     rows = audit_rows(launch)
     if fmt == "json":
         return json_response({"launch": launch.slug, "events": rows})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(AUDIT_FIELDS)
-    for row in rows:
-        writer.writerow([_cell(row[f]) for f in AUDIT_FIELDS])
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(audit_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{launch.slug}-audit.csv"'
     return response

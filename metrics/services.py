@@ -463,22 +463,27 @@ def run_process(run_id: int) -> Run | None:
                 _fail(run, reason)
             else:
                 _store_result(run, result, run.created_by)
-    path.unlink(missing_ok=True)
-    Run.objects.filter(pk=run.pk).update(stored_path="")
+    _drop_upload(run)
     return run
+
+
+def _drop_upload(run: Run) -> None:
+    """The uploaded file has served (parsed, or given up on): remove it."""
+    if run.stored_path:
+        Path(run.stored_path).unlink(missing_ok=True)
+    Run.objects.filter(pk=run.pk).update(stored_path="")
 
 
 def run_give_up(run_id: int, reason: str) -> None:
     """Fail a run still processing (its parse ran out of time), and drop its file."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().filter(pk=run_id, status=Run.Status.PROCESSING)
-        run = run.first()
+        run = (
+            Run.objects.select_for_update().filter(pk=run_id, status=Run.Status.PROCESSING).first()
+        )
         if run is None:
             return
         _fail(run, reason)
-    if run.stored_path:
-        Path(run.stored_path).unlink(missing_ok=True)
-    Run.objects.filter(pk=run_id).update(stored_path="")
+    _drop_upload(run)
 
 
 def _enqueue(run_id: int) -> None:
@@ -505,10 +510,9 @@ def runs_requeue_stalled() -> int:
         .filter(Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True))
         .values_list("pk", flat=True)
     )
+    Run.objects.filter(pk__in=stalled).update(queued_at=timezone.now())
     for run_id in stalled:
-        with transaction.atomic():
-            Run.objects.filter(pk=run_id).update(queued_at=timezone.now())
-            transaction.on_commit(lambda run_id=run_id: _enqueue(run_id))
+        _enqueue(run_id)
         log.warning(
             "run #%s had stalled (its worker died or its task was lost): queued again", run_id
         )

@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from tests.support.browser import chromium
+from tests.support.browser import PASSWORD, chromium, open_launch
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery staple"
 PEAK = "tests/fixtures/k6/peak_pass.ndjson"
 
 
@@ -28,16 +27,7 @@ def make_user(server, name="ann", role="engineer", signoff=""):
 
 
 def open_board(browser, server, user=None):
-    # bypass_csp: only so the test itself may evaluate JavaScript strings in the page
-    page = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True).new_page()
-    if user:
-        page.goto(f"{server.url}/accounts/login/?next=/launches/whatsapp-saas/")
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-    else:
-        page.goto(f"{server.url}/launches/whatsapp-saas/")
-    page.wait_for_selector("#live-state[data-state='live']", timeout=15000)
+    page = open_launch(browser, server, user=user)
     page.evaluate("window.__notReloaded = true")
     return page
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_live_pages import PASSWORD
-from tests.support.browser import chromium
+from tests.support.browser import PASSWORD, chromium, open_launch
 from tests.support.runs import shifted
 from tests.support.server import running_server
 
@@ -26,21 +25,6 @@ criteria:
 signoffs:
   - {role: cto, title: CTO}
 """
-
-
-def page_of(browser, server, login=None):
-    page = browser.new_context(
-        viewport={"width": 1300, "height": 900}, bypass_csp=True
-    ).new_page()  # so the test may evaluate JS
-    if login:
-        page.goto(f"{server.url}/accounts/login/?next=/launches/mini/")
-        page.fill("input[name=username]", login)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-    else:
-        page.goto(f"{server.url}/launches/mini/")
-    page.wait_for_selector("#live-state[data-state='live']", timeout=15000)
-    return page
 
 
 def verdict_is(page, word):
@@ -71,8 +55,8 @@ def test_a_cto_approval_turns_stale_on_every_page_when_a_criterion_fails(tmp_pat
         )
         server.manage("grant", "carol", "mini", "approver", "--signoff", "cto")
         with chromium() as browser:
-            cto = page_of(browser, server, login="carol")
-            watcher = page_of(browser, server)
+            cto = open_launch(browser, server, "mini", user="carol")
+            watcher = open_launch(browser, server, "mini")
             verdict_is(watcher, "PENDING")
 
             cto.click("#signoff-cto a.button-link")

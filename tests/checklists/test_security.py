@@ -44,6 +44,28 @@ def user(django_user_model, name, launch=None, role=None, signoff=""):
     return u
 
 
+def at_once(work, count: int) -> list[Exception]:
+    """Run ``work(i)`` in ``count`` threads released together, each closing its own database
+    connections; the exceptions they raised."""
+    errors, barrier = [], threading.Barrier(count)
+
+    def run(i):
+        try:
+            barrier.wait()
+            work(i)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def shown_hash(launch) -> str:
     fresh = launch_with_plan(pk=launch.pk)
     return snapshot_hash(snapshot_of(fresh, board_of(fresh).readiness))
@@ -351,7 +373,7 @@ def test_s4_concurrent_signoffs_of_one_state_leave_one_row(demo, django_user_mod
     digest = shown_hash(demo)
     outcomes = []
 
-    def attempt():
+    def attempt(_):
         try:
             signoff_record(
                 Launch.objects.get(pk=demo.pk),
@@ -364,14 +386,8 @@ def test_s4_concurrent_signoffs_of_one_state_leave_one_row(demo, django_user_mod
             outcomes.append("ok")
         except Conflict:
             outcomes.append("conflict")
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert not at_once(attempt, 4)
     assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
     assert SignOff.objects.count() == 1
 
@@ -447,23 +463,12 @@ def test_s5_tampering_with_an_audit_row_is_caught_by_verify_audit(demo):
 
 @pytest.mark.django_db(transaction=True)
 def test_s5_fifty_concurrent_appends_leave_one_linear_chain(demo):
-    errors = []
 
     def append(i):
-        try:
-            with transaction.atomic():
-                append_event(Launch.objects.get(pk=demo.pk), kind="note", summary=f"n{i}")
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            append_event(Launch.objects.get(pk=demo.pk), kind="note", summary=f"n{i}")
 
-    threads = [threading.Thread(target=append, args=(i,)) for i in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not at_once(append, 50)
     events = list(Event.objects.filter(launch=demo).order_by("version"))
     assert [e.version for e in events] == list(range(1, 52))
     assert len({e.prev_hash for e in events}) == 51  # no fork: no two share a predecessor
@@ -487,23 +492,7 @@ def test_concurrent_looks_at_readiness_record_a_change_once(demo):
     }
     Launch.objects.filter(pk=demo.pk).update(readiness_state=was)
     before = Event.objects.filter(launch=demo, kind="readiness.changed").count()
-    errors, barrier = [], threading.Barrier(8)
-
-    def look():
-        try:
-            barrier.wait()
-            readiness_check(demo.pk)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=look) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not at_once(lambda _: readiness_check(demo.pk), 8)
     assert Event.objects.filter(launch=demo, kind="readiness.changed").count() == before + 1
     assert Launch.objects.get(pk=demo.pk).readiness_state == state
 

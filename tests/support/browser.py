@@ -30,3 +30,21 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+PASSWORD = "correct horse battery staple"  # of the people the browser tests make
+
+
+def open_launch(browser, server, slug: str = "whatsapp-saas", user: str | None = None):
+    """A launch's page in a fresh context, signed in as ``user`` if given, once it is live.
+    bypass_csp: only so the test itself may evaluate JavaScript strings in the page."""
+    page = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True).new_page()
+    if user:
+        page.goto(f"{server.url}/accounts/login/?next=/launches/{slug}/")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+    else:
+        page.goto(f"{server.url}/launches/{slug}/")
+    page.wait_for_selector("#live-state[data-state='live']", timeout=15000)
+    return page

@@ -1,11 +1,8 @@
-import csv
-import io
-
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.events import audit_csv, audit_rows
 from checklists.models import Launch
-from checklists.trust import AUDIT_FIELDS, _cell, audit_rows
 
 
 class Command(BaseCommand):
@@ -24,9 +21,4 @@ class Command(BaseCommand):
             data = {"launch": slug, "events": rows}
             self.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
             return
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(AUDIT_FIELDS)
-        for row in rows:
-            writer.writerow([_cell(row[f]) for f in AUDIT_FIELDS])
-        self.stdout.write(out.getvalue(), ending="")
+        self.stdout.write(audit_csv(rows), ending="")
