@@ -585,9 +585,11 @@ def waiver_grant(
 
 def waiver_revoke(waiver, *, user) -> None:
     with transaction.atomic():
-        Waiver.objects.filter(pk=waiver.pk, revoked_at__isnull=True).update(
+        revoked = Waiver.objects.filter(pk=waiver.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_by=user.get_username()
         )
+        if not revoked:
+            return  # already revoked: a repeated form records nothing
         append_event(
             waiver.launch,
             kind="waiver.revoked",

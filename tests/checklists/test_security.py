@@ -433,6 +433,29 @@ def test_a_waiver_by_an_approver_shows_waived_and_is_listed(demo, signers, clien
     assert "Waivers in force" in page and "autoscaling" in page
 
 
+def test_a_waiver_revoked_twice_is_recorded_once(demo, signers, client):
+    """A revoke form sent twice (a double click, a retry) adds nothing the second time."""
+    from checklists.models import Waiver
+    from checklists.services import waiver_grant
+
+    waiver_grant(
+        demo,
+        "redis-upgraded",
+        user=signers["cto"],
+        reason="done by the vendor tonight",
+        compensating_control="manual failover",
+        expires_at=timezone.now() + timedelta(days=1),
+        current_status="pending",
+        current_value=None,
+    )
+    waiver = Waiver.objects.get()
+    client.force_login(signers["cto"])
+    for _ in range(2):
+        response = client.post(f"/launches/whatsapp-saas/waivers/{waiver.pk}/revoke/")
+        assert response.status_code == 302
+    assert Event.objects.filter(launch=demo, kind="waiver.revoked").count() == 1
+
+
 # --- S5 ----------------------------------------------------------------------------------------
 def test_s5_tampering_with_an_audit_row_is_caught_by_verify_audit(demo):
     for i in range(4):
