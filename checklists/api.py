@@ -14,11 +14,10 @@ from metrics.selectors import run_by_id, run_json
 from metrics.services import IngestError, run_accept_upload, sniff_format
 from metrics.uploads import HashingUploadHandler, discard
 
+from . import sections
 from .access import TokenRefused, bearer_token, can_read, check_token
 from .models import ApiToken, Launch
-from .presenters import readiness_json
 from .quotas import upload_admit, upload_charge
-from .selectors import board_for_slug
 
 
 def json_response(data, status: int = 200) -> HttpResponse:
@@ -60,9 +59,11 @@ def launches(request):
 
 @require_GET
 def launch_readiness(request, slug):
+    """The readiness JSON, rendered once per change (sections.py): a poller that sends back the
+    ETag gets 304 until something changes."""
     if refused := _token_in_url(request):
         return refused
-    launch = Launch.objects.filter(slug=slug).first()
+    launch = Launch.objects.filter(slug=slug).only("id", "slug", "version", "visibility").first()
     if launch is None:
         return error(f"no launch {slug!r}", 404)
     if bearer_token(request):
@@ -71,7 +72,43 @@ def launch_readiness(request, slug):
             return refused
     elif not can_read(request, launch):
         return error(f"no launch {slug!r}", 404)
-    return json_response(readiness_json(board_for_slug(slug)))
+    if refused := version_refused(request.GET.get("version"), launch.version):
+        return refused
+    shown = sections.current(launch.pk, version=launch.version)
+    return rendered_json(request, shown.api, shown.etag)
+
+
+def version_refused(asked: str | None, current: int) -> HttpResponse | None:
+    """``?version=N`` pins the answer to version N; only the current version is kept yet."""
+    if asked is None or asked == str(current):
+        return None
+    if not asked.isdigit():
+        return error("version must be a whole number", 400)
+    if int(asked) > current:
+        return error(f"version {asked} does not exist yet: the launch is at version {current}", 404)
+    return error(
+        f"version {asked} is past: the launch is at version {current}, and only the current "
+        "version is served",
+        404,
+    )
+
+
+def rendered_json(request, body: bytes, etag: str) -> HttpResponse:
+    if etag_matches(request.headers.get("If-None-Match", ""), etag):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache" if bearer_token(request) else "no-cache"
+    return response
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match: ``*`` or a list of tags, weak ones compared weakly (RFC 9110 13.1.2)."""
+    if not header or not etag:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
 
 
 # --- runs --------------------------------------------------------------------------------------

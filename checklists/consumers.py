@@ -197,6 +197,8 @@ def encoded(sections, changed: tuple, snapshot: bool) -> str:
                 "type": "snapshot" if snapshot else "update",
                 "version": sections.version,
                 "verdict": sections.verdict,
+                # when the change was made (epoch s): a page can tell how fresh it is
+                "changed_at": sections.changed_at,
                 "sections": {name: sections.html[name] for name in changed},
             }
         )

@@ -10,6 +10,10 @@ version from the database every ``WATCH_INTERVAL_S`` and nudges the pages that a
 change made by another process reaches open pages even without a shared channel layer
 (embedded mode: a CLI command beside ``make run``), and a nudge lost while Redis was away is
 made good. It also sends a heartbeat, so a page can tell a quiet connection from a dead one.
+
+The hub also keeps the process's directory of launches (slug, version, visibility), read from
+the database on each look and moved on by every nudge, so fastreads can answer a reader from
+the current rendering without a query per request.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from . import sections
 from .access import access_generation
 from .broadcast import group_name
 from .models import Launch
-from .sections import Sections, render_and_share, shared_sections
+from .sections import Sections
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.5
@@ -35,12 +41,32 @@ HEARTBEAT_S = 15.0
 # change made behind Launchboard's back, an expired session) on this periodic recheck.
 RECHECK_S = 5.0
 _pages: dict[int, set] = defaultdict(set)
-_rendered: OrderedDict[int, Sections] = OrderedDict()
-_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+_locks: dict[object, asyncio.Lock] = defaultdict(asyncio.Lock)  # per launch id, and 'directory'
 _state = {"loop": None, "watcher": None, "listener": None, "channel": None}
 _members: set[int] = set()  # launches whose group this process's channel has joined
 _background: set[asyncio.Task] = set()
 _seen: dict[int, int] = {}  # the version of each launch at the watcher's previous look
+_read: set[int] = set()  # launches this process has answered readers of (fastreads)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A launch as this process last saw it in the database."""
+
+    id: int
+    slug: str
+    name: str
+    version: int
+    public: bool
+
+    def get_absolute_url(self) -> str:
+        return f"/launches/{self.slug}/"
+
+
+_directory: dict[str, Known] = {}  # slug -> launch, every launch, refreshed on each look
+# launch id -> (version, rendered after): the rendering this process should serve at least,
+# moved on by nudges and looks before the rendering itself is fetched
+_wanted: dict[int, tuple[int, float]] = {}
 REJOIN_S = 3600.0  # group memberships expire (channels_redis group_expiry); renew them hourly
 
 
@@ -74,8 +100,8 @@ def _ensure_listener() -> None:
     loop = asyncio.get_running_loop()
     if _state["listener"] is None or _state["listener"].done():
         _state["listener"] = loop.create_task(_listen(layer))
-    if _members.issuperset(_pages):
-        return  # every launch with pages here is joined already (the usual page connect)
+    if _members.issuperset(_pages) and _members.issuperset(_read):
+        return  # every launch with pages or readers here is joined already (the usual case)
     task = loop.create_task(_join_groups(layer))
     _background.add(task)  # keep a reference until it is done
     task.add_done_callback(_background.discard)
@@ -89,10 +115,10 @@ async def _channel(layer) -> str:
 
 
 async def _join_groups(layer) -> None:
-    """Join the group of every launch this process has pages for (once each)."""
+    """Join the group of every launch this process has pages or readers for (once each)."""
     try:
         channel = await _channel(layer)
-        for launch_id in list(_pages):
+        for launch_id in [*_pages, *_read]:
             if launch_id not in _members:
                 await layer.group_add(group_name(launch_id), channel)
                 _members.add(launch_id)
@@ -124,8 +150,13 @@ async def _listen(layer) -> None:
 
 
 async def _deliver(message: dict) -> None:
-    pages = list(_pages.get(message.get("launch"), ()))
+    launch_id = message.get("launch")
+    pages = list(_pages.get(launch_id, ()))
     kind = message.get("type")
+    if kind == "launch.changed":
+        _want(launch_id, message["version"])
+    elif kind == "launch.live":
+        _want(launch_id, 0, message["rendered_at"])
     for page in pages:
         if kind == "launch.changed":
             await page.push(version=message["version"])
@@ -139,45 +170,74 @@ async def sections_for(launch_id: int, *, version: int = 0, after: float = 0.0) 
     """The newest sections of a launch at ``version`` or later and rendered after ``after``:
     from this process's memory, else the shared cache, else rendered here. One render or fetch
     at a time per launch, however many pages wait for it."""
-    async with _locks[launch_id]:
-        found = _rendered.get(launch_id)
-        if _fresh(found, version, after):
-            return found
-        found = await database_sync_to_async(shared_sections)(launch_id)
-        if not _fresh(found, version, after):
-            found = await database_sync_to_async(render_and_share)(launch_id)
-        _rendered[launch_id] = found
-        _rendered.move_to_end(launch_id)
-        while len(_rendered) > 64:
-            _rendered.popitem(last=False)
+    found = sections.latest(launch_id)
+    if found is not None and found.fresh(version, after):
         return found
+    async with _locks[launch_id]:
+        return await database_sync_to_async(sections.current)(
+            launch_id, version=version, after=after
+        )
 
 
-def _fresh(sections: Sections | None, version: int, after: float) -> bool:
-    return sections is not None and sections.version >= version and sections.rendered_at >= after
+# --- the directory, for readers ------------------------------------------------------------------
+async def look_once() -> None:
+    """Make sure the directory has been read (once; the watcher keeps it current after)."""
+    _ensure_watcher()
+    if "looked_at" not in _state:
+        async with _locks["directory"]:
+            if "looked_at" not in _state:
+                rows, _, _ = await _look([])
+                _learn(rows)
+
+
+async def known(slug: str) -> Known | None:
+    """The launch ``slug`` as of this process's last look."""
+    await look_once()
+    return _directory.get(slug)
+
+
+def launches() -> list[Known]:
+    """Every launch as of the last look, by name (empty before the first)."""
+    return sorted(_directory.values(), key=lambda k: (k.name, k.slug))
+
+
+async def rendering(launch: Known) -> Sections:
+    """The rendering a reader of ``launch`` gets now; joins the launch's group so the next
+    change reaches this process at once."""
+    if launch.id not in _read:
+        _read.add(launch.id)
+        _ensure_listener()
+    version, after = _wanted.get(launch.id, (launch.version, 0.0))
+    return await sections_for(launch.id, version=max(version, launch.version), after=after)
+
+
+def _want(launch_id: int, version: int, after: float = 0.0) -> None:
+    held = _wanted.get(launch_id, (0, 0.0))
+    _wanted[launch_id] = (max(held[0], version), max(held[1], after))
+
+
+def _learn(rows) -> None:
+    """Replace the directory with what the database says now."""
+    _directory.clear()
+    for pk, slug, name, version, visibility in rows:
+        _directory[slug] = Known(pk, slug, name, version, visibility == Launch.Visibility.PUBLIC)
+        _want(pk, version)
+    _state["looked_at"] = time.monotonic()
 
 
 @database_sync_to_async
-def _look(launch_ids) -> tuple[dict[int, int], object]:
-    """The version of each launch, and the access generation (one thread hop for both)."""
-    versions = dict(Launch.objects.filter(pk__in=launch_ids).values_list("pk", "version"))
-    return versions, access_generation()
-
-
-@database_sync_to_async
-def _private(launch_ids) -> set[int]:
-    return set(
-        Launch.objects.filter(pk__in=launch_ids)
-        .exclude(visibility=Launch.Visibility.PUBLIC)
-        .values_list("pk", flat=True)
-    )
+def _look(launch_ids):
+    """Every launch's slug, name, version and visibility, the access generation and the stamps
+    of the shared renderings of ``launch_ids`` (one thread hop for all three)."""
+    rows = list(Launch.objects.values_list("pk", "slug", "name", "version", "visibility"))
+    return rows, access_generation(), sections.shared_stamps(launch_ids) if launch_ids else {}
 
 
 async def _recheck() -> None:
     """Pages of a public launch may all read it; only a private launch's pages are checked,
     each against its viewer's current rights."""
-    private = await _private(list(_pages))
-    for launch_id in private:
+    public = {k.id for k in _directory.values() if k.public}
+    for launch_id in [i for i in _pages if i not in public]:
         for page in list(_pages.get(launch_id, ())):
             await page.recheck()
 
@@ -207,25 +267,42 @@ async def _each_page(method: str) -> None:
 
 
 async def _watch_once() -> bool:
-    """Catch up pages still behind a version seen on the previous look: the nudge had its
-    chance (a fan-out in progress is left alone) and did not come, because the change was made
-    in another process without a shared layer, or the layer lost it. True if someone's access
-    changed since the previous look (or this is the first look)."""
-    if not _pages:
+    """Learn every launch's version, and catch up pages still behind a version seen on the
+    previous look: the nudge had its chance (a fan-out in progress is left alone) and did not
+    come, because the change was made in another process without a shared layer, or the layer
+    lost it. A newer shared rendering of the same version (a redraw for live data made
+    elsewhere) is pushed too. True if someone's access changed since the previous look (or
+    this is the first look)."""
+    if not _pages and "looked_at" not in _state:
         return False
-    versions, generation = await _look(list(_pages))
+    watched = set(_pages) | _read
+    rows, generation, stamps = await _look(sorted(watched))
+    _learn(rows)
     access_changed = "access" not in _state or generation != _state["access"]
     _state["access"] = generation
-    for launch_id, version in versions.items():
+    versions = {row[0]: row[3] for row in rows}
+    for launch_id in watched:
+        version = versions.get(launch_id)
+        if version is None:
+            continue
+        stamp_version, stamp_at = stamps.get(launch_id, (0, 0.0))
+        held = sections.latest(launch_id)
+        redrawn = held is not None and stamp_version >= held.version and stamp_at > held.rendered_at
+        if redrawn:
+            _want(launch_id, stamp_version, stamp_at)
         seen = _seen.get(launch_id, 0)
         _seen[launch_id] = version
-        behind = [p for p in _pages.get(launch_id, ()) if p.version < min(seen, version)]
+        pages = _pages.get(launch_id, ())
+        behind = [p for p in pages if p.version < min(seen, version)]
         if behind and launch_id in _members:
             # The layer may have forgotten the group (Redis restarted): join it again.
             _members.discard(launch_id)
             _ensure_listener()
         for page in behind:
             await page.push(version=version)
+        if redrawn:
+            for page in list(pages):
+                await page.push(version=page.version, after=stamp_at)
     return access_changed
 
 
@@ -249,5 +326,9 @@ def reset() -> None:
     _members.clear()
     _seen.clear()
     _pages.clear()
-    _rendered.clear()
+    _read.clear()
+    _directory.clear()
+    _wanted.clear()
     _locks.clear()
+    _state.pop("looked_at", None)
+    sections.forget()

@@ -7,11 +7,10 @@ from django.shortcuts import render
 
 from metrics import selectors as evidence
 
+from . import sections
 from .access import can_read, capabilities, readable_launch
 from .charts import latency_figure, load_figure
 from .models import Launch
-from .pages import page_context
-from .selectors import board_of, launch_with_plan
 
 
 def launch_list(request):
@@ -20,15 +19,19 @@ def launch_list(request):
 
 
 def launch_status(request, slug):
-    try:
-        launch = launch_with_plan(slug=slug)
-    except Launch.DoesNotExist:
-        raise Http404("No such launch") from None
-    if not can_read(request, launch):
+    """The status page for a viewer who is not a plain anonymous reader of a public launch
+    (those are answered before Django, by fastreads): the board rendered once per change,
+    wrapped with what this viewer may do."""
+    launch = Launch.objects.filter(slug=slug).first()
+    if launch is None or not can_read(request, launch):
         raise Http404("No such launch")
-    caps = capabilities(request.user, launch, request.session)
-    context = page_context(board_of(launch)) | {"caps": caps}
-    return render(request, "launches/status.html", context)
+    shown = sections.current(launch.pk, version=launch.version)
+    context = sections.page_context_for(shown, launch) | {
+        "caps": capabilities(request.user, launch, request.session)
+    }
+    response = render(request, "launches/status.html", context)
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def run_page(request, slug, run_id):

@@ -10,13 +10,29 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from checklists.fastreads import FastReads  # noqa: E402
 from checklists.routing import websocket_urlpatterns  # noqa: E402
+from launchboard.admission import Admission  # noqa: E402
 from launchboard.limits import UploadLimit  # noqa: E402
 
+# Oversized uploads are refused first; anonymous reads of public launches are answered from
+# the rendered bytes (fastreads); the rest waits its turn for Django (admission).
+http = UploadLimit(
+    FastReads(
+        Admission(
+            django_asgi_app,
+            slots=settings.WEB_SLOTS,
+            upload_slots=settings.UPLOAD_SLOTS,
+            queue=settings.WEB_QUEUE,
+            wait_s=settings.WEB_QUEUE_SECONDS,
+        )
+    )
+)
 application = ProtocolTypeRouter(
     {
-        "http": UploadLimit(django_asgi_app),
+        "http": http,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

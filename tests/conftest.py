@@ -54,3 +54,17 @@ def demo(db, demo_plan_text):
     from checklists.services import plan_import
 
     return plan_import(load_plan(demo_plan_text, "whatsapp-saas.yaml")).launch
+
+
+@pytest.fixture(autouse=True)
+def _no_rendering_from_another_test():
+    """Renderings are kept per launch id and version (sections.py); a rolled-back test may hand
+    the next one the same id and version, so each test starts with none."""
+    from django.core.cache import caches
+
+    from checklists import sections
+
+    sections.forget()
+    caches["sections"].clear()
+    yield
+    sections.forget()

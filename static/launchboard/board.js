@@ -170,11 +170,11 @@ async function submitInPlace(form) {
 }
 
 function flash(text, level) {
-  let list = document.querySelector("#board .messages");
+  let list = document.querySelector("main .messages");
   if (!list) {
     list = document.createElement("ul");
     list.className = "messages";
-    board.prepend(list);
+    board.before(list);
   }
   const item = document.createElement("li");
   item.className = `msg-${level}`;
