@@ -36,14 +36,14 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         self.version, self.wanted, self.sent_at, self.pushing = 0, 0, 0.0, False
         self.window_start, self.window_count, self.resynced_at = 0.0, 0, -1.0
         self.digests: dict[str, str] = {}
-        launch = await self._readable_launch(self.scope["url_route"]["kwargs"]["slug"])
-        if launch is None:
+        launch_id, version = await self._readable(self.scope["url_route"]["kwargs"]["slug"])
+        if launch_id is None:
             await self.close()  # before accept: the handshake is refused (HTTP 403)
             return
-        self.launch_id = launch.pk
+        self.launch_id = launch_id
         await self.accept()
         realtime.register(self)
-        await self.push(version=launch.version, snapshot=True)
+        await self.push(version=version, snapshot=True)
 
     async def disconnect(self, code):
         if self.launch_id is not None:
@@ -152,6 +152,16 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         self.version = max(self.version, sections.version)
         self.sent_at = max(self.sent_at, sections.rendered_at)
         await self.send(text_data=encoded(sections, changed, snapshot))
+
+    async def _readable(self, slug) -> tuple[int | None, int]:
+        """(launch id, version) if this viewer may read the launch. Anyone may read a public
+        one: the hub's directory says so without a query, so a room of pages opening at once
+        does not queue on the database."""
+        known = await realtime.known(slug)
+        if known is not None and known.public:
+            return known.id, known.version
+        launch = await self._readable_launch(slug)
+        return (launch.pk, launch.version) if launch is not None else (None, 0)
 
     @database_sync_to_async
     def _readable_launch(self, slug):

@@ -22,9 +22,10 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 
 from . import sections
@@ -61,6 +62,16 @@ class Known:
 
     def get_absolute_url(self) -> str:
         return f"/launches/{self.slug}/"
+
+
+# The hub's own reads (the directory, a rendering to fetch) run in a thread of their own, not in
+# the one thread where every page's database work queues: a reader must never wait behind 400
+# pages connecting at once. One thread: one database connection (settings.py counts it).
+_hub_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="launchboard-hub")
+
+
+def in_hub_thread(fn):
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_hub_thread)
 
 
 _directory: dict[str, Known] = {}  # slug -> launch, every launch, refreshed on each look
@@ -174,9 +185,7 @@ async def sections_for(launch_id: int, *, version: int = 0, after: float = 0.0) 
     if found is not None and found.fresh(version, after):
         return found
     async with _locks[launch_id]:
-        return await database_sync_to_async(sections.current)(
-            launch_id, version=version, after=after
-        )
+        return await in_hub_thread(sections.current)(launch_id, version=version, after=after)
 
 
 # --- the directory, for readers ------------------------------------------------------------------
@@ -225,8 +234,11 @@ def _learn(rows) -> None:
     _state["looked_at"] = time.monotonic()
 
 
-@database_sync_to_async
 def _look(launch_ids):
+    return in_hub_thread(_look_now)(launch_ids)
+
+
+def _look_now(launch_ids):
     """Every launch's slug, name, version and visibility, the access generation and the stamps
     of the shared renderings of ``launch_ids`` (one thread hop for all three)."""
     rows = list(Launch.objects.values_list("pk", "slug", "name", "version", "visibility"))

@@ -25,6 +25,8 @@ from django.core.cache import caches
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from metrics import selectors as evidence
+
 from .pages import page_context
 from .presenters import readiness_json
 from .selectors import board_of, launch_with_plan
@@ -104,9 +106,10 @@ def render_sections(launch_id: int) -> Sections:
     roles are in the HTML, hidden by the page unless the viewer may use them)."""
     from .services import readiness_state
 
-    launch = launch_with_plan(pk=launch_id)
-    board = board_of(launch)
-    context = page_context(board) | {"caps": [], "csrf_token": ""}
+    with evidence.one_read():
+        launch = launch_with_plan(pk=launch_id)
+        board = board_of(launch)
+        context = page_context(board) | {"caps": [], "csrf_token": ""}
     html = {name: render_to_string(f"launches/sections.html#{name}", context) for name in NAMES}
     parts = {name: mark_safe(text) for name, text in html.items()}  # noqa: S308 (our render)
     board_html = render_to_string("launches/board.html", {"launch": launch, "parts": parts})

@@ -9,8 +9,8 @@ process; the rest wait their turn in a queue of at most ``queue`` requests, for 
 their slot for minutes while a large file streams in, have a lane of their own, so they never
 keep readers and clickers waiting.
 
-The pool is sized to what is admitted: slots + upload slots + 1 (the thread of every
-WebSocket page and the hub) <= DATABASE_POOL_MAX (launchboard/settings.py).
+The pool is sized to what is admitted: slots + upload slots + 2 (the thread of every
+WebSocket page, and the hub's own) <= DATABASE_POOL_MAX (launchboard/settings.py).
 """
 
 from __future__ import annotations

@@ -138,10 +138,11 @@ PRODUCTION = bool(DATABASE_URL and REDIS_URL)
 EMBEDDED_WORKER = env_bool("LAUNCHBOARD_EMBEDDED_WORKER", default=not REDIS_URL)
 
 DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 8)
-if DATABASE_POOL_MAX in (1, 2):
+if DATABASE_POOL_MAX in (1, 2, 3):
     raise ImproperlyConfigured(
-        f"DATABASE_POOL_MAX={DATABASE_POOL_MAX} is too small: use 0 (no pool) or at least 3 "
-        "(one connection for the live pages, one for uploads, one for everything else)."
+        f"DATABASE_POOL_MAX={DATABASE_POOL_MAX} is too small: use 0 (no pool) or at least 4 "
+        "(one connection for the live pages, one for the readers' hub, one for uploads, one for "
+        "everything else)."
     )
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL, pool_max=DATABASE_POOL_MAX)}
@@ -249,15 +250,16 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- serving: how many requests Django works on at once (launchboard/admission.py) ------------
-# Each request in Django may hold a database connection: together with the one thread of the
-# live pages they never ask for more than the pool holds, so the pool is never what fails.
-_spare = DATABASE_POOL_MAX - 1 if DATABASE_POOL_MAX else 7
+# Each request in Django may hold a database connection: together with the thread of the live
+# pages and the readers' hub (checklists/realtime.py) they never ask for more than the pool
+# holds, so the pool is never what fails.
+_spare = DATABASE_POOL_MAX - 2 if DATABASE_POOL_MAX else 6
 UPLOAD_SLOTS = env_int("LAUNCHBOARD_UPLOAD_CONCURRENCY", 1 if _spare <= 3 else 2, minimum=1)
 WEB_SLOTS = env_int("LAUNCHBOARD_WEB_CONCURRENCY", max(1, _spare - UPLOAD_SLOTS), minimum=1)
-if DATABASE_POOL_MAX and WEB_SLOTS + UPLOAD_SLOTS + 1 > DATABASE_POOL_MAX:
+if DATABASE_POOL_MAX and WEB_SLOTS + UPLOAD_SLOTS + 2 > DATABASE_POOL_MAX:
     raise ImproperlyConfigured(
         f"LAUNCHBOARD_WEB_CONCURRENCY ({WEB_SLOTS}) + LAUNCHBOARD_UPLOAD_CONCURRENCY "
-        f"({UPLOAD_SLOTS}) + 1 is more than DATABASE_POOL_MAX ({DATABASE_POOL_MAX}): requests "
+        f"({UPLOAD_SLOTS}) + 2 is more than DATABASE_POOL_MAX ({DATABASE_POOL_MAX}): requests "
         "would wait for connections the pool does not have. Raise DATABASE_POOL_MAX."
     )
 WEB_QUEUE = env_int("LAUNCHBOARD_WEB_QUEUE", 1000, minimum=0)

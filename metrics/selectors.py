@@ -3,6 +3,9 @@ whatever the size of the plan."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,12 +50,35 @@ class Evidence:
     history: tuple = ()
 
 
+_reads: ContextVar[dict | None] = ContextVar("evidence_reads", default=None)
+
+
+@contextmanager
+def one_read() -> Iterator[None]:
+    """Inside this block each launch's sources and runs are read once: one rendering of a
+    launch reads its evidence once, however many parts of the page show it."""
+    token = _reads.set({})
+    try:
+        yield
+    finally:
+        _reads.reset(token)
+
+
+def _once(key: tuple, read):
+    reads = _reads.get()
+    if reads is None:
+        return read()
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]
+
+
 def source_specs(launch_id: int) -> list[dict]:
-    return list(Source.objects.filter(launch_id=launch_id).values(*SOURCE_SPEC_FIELDS))
+    return [{f: getattr(s, f) for f in SOURCE_SPEC_FIELDS} for s in sources_for(launch_id)]
 
 
 def sources_for(launch_id: int) -> list[Source]:
-    return list(Source.objects.filter(launch_id=launch_id))
+    return _once(("sources", launch_id), lambda: list(Source.objects.filter(launch_id=launch_id)))
 
 
 DEFAULT_WINDOW_S = 300  # a live criterion without "over ..." is judged on the last 5 minutes
@@ -139,15 +165,24 @@ def _live_evidence(source: Source, want: Want, rows: list[SourceReading]) -> Evi
 
 def test_runs(launch_id: int, tests) -> dict[str, list[Run]]:
     """Usable runs (parsed, not marked invalid) of each test, newest first; one query."""
-    runs: dict[str, list[Run]] = {}
-    queryset = (
-        Run.objects.filter(launch_id=launch_id, test__in=list(tests), status=Run.Status.DONE)
-        .filter(invalidated_at__isnull=True)
-        .order_by("-ended_at", "-created_at", "-id")
-    )
-    for run in queryset:
-        runs.setdefault(run.test, []).append(run)
-    return runs
+    tests = set(tests)
+    return {test: rs for test, rs in _usable_runs(launch_id).items() if test in tests}
+
+
+def _usable_runs(launch_id: int) -> dict[str, list[Run]]:
+    def read():
+        runs: dict[str, list[Run]] = {}
+        queryset = (
+            Run.objects.filter(launch_id=launch_id, status=Run.Status.DONE)
+            .exclude(test="")
+            .filter(invalidated_at__isnull=True)
+            .order_by("-ended_at", "-created_at", "-id")
+        )
+        for run in queryset:
+            runs.setdefault(run.test, []).append(run)
+        return runs
+
+    return _once(("runs", launch_id), read)
 
 
 def run_series(run_ids) -> dict[int, dict]:

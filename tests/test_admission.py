@@ -112,14 +112,14 @@ def _threads(pid: int) -> int:
 
 @pytest.mark.slow
 def test_a_burst_on_a_small_pool_never_piles_up_threads_or_fails_on_the_pool():
-    """Production topology with a pool of 3 connections (one request in Django at a time): 150
+    """Production topology with a pool of 4 connections (one request in Django at a time): 150
     requests that need Django at once are served or told to retry; none fails, and the web
     process never runs more than its slots' worth of request threads."""
     from tests.support.production import production_stack
 
     with production_stack(
         worker=False,
-        extra_env={"DATABASE_POOL_MAX": "3", "LAUNCHBOARD_WEB_QUEUE": "60"},
+        extra_env={"DATABASE_POOL_MAX": "4", "LAUNCHBOARD_WEB_QUEUE": "60"},
     ) as stack:
         url = f"{stack.url}/api/launches/whatsapp-saas/?through=django"  # unknown query: Django
         pid = stack.processes["web"].pid

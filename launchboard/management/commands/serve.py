@@ -1,7 +1,7 @@
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 # A page sends only {"type": "resync"}: refuse big frames before they are buffered (uvicorn's
 # default is 16 MiB); the consumer closes anything over 1 KiB anyway.
@@ -18,8 +18,19 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--server", choices=("uvicorn", "daphne"), default="uvicorn")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_WORKERS", "1")),
+            help="web processes (uvicorn; production only: embedded mode is one process)",
+        )
 
-    def handle(self, *args, host, port, server, **options):
+    def handle(self, *args, host, port, server, workers, **options):
+        if workers > 1 and (not settings.REDIS_URL or settings.EMBEDDED_WORKER):
+            raise CommandError(
+                "--workers above 1 needs REDIS_URL (the processes share the channel layer and the "
+                "rendered pages through Redis) and no embedded worker."
+            )
         if settings.EMBEDDED_WORKER:
             from launchboard.embedded import start_worker_and_beat
 
@@ -43,6 +54,7 @@ class Command(BaseCommand):
             "launchboard.asgi:application",
             host=host,
             port=port,
+            workers=workers,
             proxy_headers=True,
             ws_per_message_deflate=False,
             ws_max_size=WS_MAX_SIZE,
