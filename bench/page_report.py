@@ -160,6 +160,12 @@ def launch_day_lines(day: dict) -> list[str]:
             f"| {label} | {r['rps']:,.1f} | {_ms(r['p50'])} | {_ms(r['p95'])} | {_ms(r['p99'])} "
             f"| {_ms(r['max'])} |"
         )
+    for name, r in day.get("engineer_parts", {}).items():
+        if r["requests"]:
+            lines.append(
+                f"| &nbsp;&nbsp;{name} | {r['rps']:,.1f} | {_ms(r['p50'])} | {_ms(r['p95'])} "
+                f"| {_ms(r['p99'])} | {_ms(r['max'])} |"
+            )
     lines.append(
         f"| change → open page (push) | {day['pushes']:,} deliveries | {_ms(push.get('med'))} "
         f"| {_ms(push.get('p(95)'))} | {_ms(push.get('p(99)'))} | {_ms(push.get('max'))} |"

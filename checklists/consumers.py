@@ -36,6 +36,7 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         self.version, self.wanted, self.sent_at, self.pushing = 0, 0, 0.0, False
         self.window_start, self.window_count, self.resynced_at = 0.0, 0, -1.0
         self.digests: dict[str, str] = {}
+        self.shown = _shown(self.scope.get("query_string", b""))
         launch_id, version = await self._readable(self.scope["url_route"]["kwargs"]["slug"])
         if launch_id is None:
             await self.close()  # before accept: the handshake is refused (HTTP 403)
@@ -128,9 +129,9 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
     async def heartbeat(self):
         await self.send_json({"type": "heartbeat", "version": self.version})
 
-    async def push(self, *, version: int, after: float = 0.0, snapshot: bool = False):
+    async def push(self, *, version: int = 0, after: float = 0.0, snapshot: bool = False):
         """Send what changed up to ``version`` (and rendered after ``after``)."""
-        self.wanted = max(self.wanted, version)
+        self.wanted = max(self.wanted, version, self.version)
         if self.pushing:
             return  # the running push picks up the newest wanted version
         self.pushing = True
@@ -147,6 +148,10 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
             self.pushing = False
 
     async def _send_sections(self, sections, snapshot: bool):
+        if snapshot and self.shown and self.shown == sections.content:
+            # The page was loaded with exactly these sections: tell it it is current.
+            self.shown, snapshot = "", False
+            self.digests = dict(sections.digests)
         changed = tuple(n for n in sections.html if self.digests.get(n) != sections.digests[n])
         self.digests.update(sections.digests)
         self.version = max(self.version, sections.version)
@@ -195,6 +200,15 @@ class _ReadOnlySession:
         pass
 
 
+def _shown(query: bytes) -> str:
+    """The content id of the sections the page shows (``?content=...``), if it says."""
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"content" and 0 < len(value) <= 64 and value.isalnum():
+            return value.decode()
+    return ""
+
+
 def encoded(sections, changed: tuple, snapshot: bool) -> str:
     """The JSON of an update, encoded once for every page that needs the same sections."""
     key = (sections.launch_id, sections.version, sections.rendered_at, changed, snapshot)
@@ -209,6 +223,7 @@ def encoded(sections, changed: tuple, snapshot: bool) -> str:
                 "verdict": sections.verdict,
                 # when the change was made (epoch s): a page can tell how fresh it is
                 "changed_at": sections.changed_at,
+                "content": sections.content,
                 "sections": {name: sections.html[name] for name in changed},
             }
         )

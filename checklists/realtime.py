@@ -166,15 +166,27 @@ async def _deliver(message: dict) -> None:
     kind = message.get("type")
     if kind == "launch.changed":
         _want(launch_id, message["version"])
+        await _fan_out(pages, "push", version=message["version"])
     elif kind == "launch.live":
         _want(launch_id, 0, message["rendered_at"])
-    for page in pages:
-        if kind == "launch.changed":
-            await page.push(version=message["version"])
-        elif kind == "launch.live":
-            await page.push(version=page.version, after=message["rendered_at"])
-        elif kind == "ingest.progress":
-            await page.progress(message)
+        await _fan_out(pages, "push", after=message["rendered_at"])
+    elif kind == "ingest.progress":
+        await _fan_out(pages, "progress", message)
+
+
+async def _fan_out(pages, method: str, *args, **kwargs) -> None:
+    """Call ``method`` on every page at once: a page whose reader is slow (its socket buffer
+    full) holds up only itself, and one that has gone away is forgotten, never an error for
+    the others."""
+    if not pages:
+        return
+    results = await asyncio.gather(
+        *(getattr(page, method)(*args, **kwargs) for page in pages), return_exceptions=True
+    )
+    for page, result in zip(pages, results, strict=True):
+        if isinstance(result, Exception):
+            log.info("dropping a page that failed a %s: %r", method, result)
+            unregister(page)
 
 
 async def sections_for(launch_id: int, *, version: int = 0, after: float = 0.0) -> Sections:
@@ -274,8 +286,7 @@ async def _watch() -> None:
 
 async def _each_page(method: str) -> None:
     for pages in list(_pages.values()):
-        for page in list(pages):
-            await getattr(page, method)()
+        await _fan_out(list(pages), method)
 
 
 async def _watch_once() -> bool:
@@ -310,11 +321,9 @@ async def _watch_once() -> bool:
             # The layer may have forgotten the group (Redis restarted): join it again.
             _members.discard(launch_id)
             _ensure_listener()
-        for page in behind:
-            await page.push(version=version)
+        await _fan_out(behind, "push", version=version)
         if redrawn:
-            for page in list(pages):
-                await page.push(version=page.version, after=stamp_at)
+            await _fan_out(list(pages), "push", after=stamp_at)
     return access_changed
 
 

@@ -60,6 +60,8 @@ class Sections:
     rendered_at: float
     html: dict = field(default_factory=dict)
     digests: dict = field(default_factory=dict)
+    # what the sections say, whenever rendered: a page that shows it needs nothing resent
+    content: str = ""
     state: dict = field(default_factory=dict)  # readiness statuses, remembered after a change
     slug: str = ""
     name: str = ""
@@ -111,8 +113,12 @@ def render_sections(launch_id: int) -> Sections:
         board = board_of(launch)
         context = page_context(board) | {"caps": [], "csrf_token": ""}
     html = {name: render_to_string(f"launches/sections.html#{name}", context) for name in NAMES}
+    digests = {name: _digest(text.encode()) for name, text in html.items()}
+    content = _digest("".join(digests[name] for name in NAMES).encode())
     parts = {name: mark_safe(text) for name, text in html.items()}  # noqa: S308 (our render)
-    board_html = render_to_string("launches/board.html", {"launch": launch, "parts": parts})
+    board_html = render_to_string(
+        "launches/board.html", {"launch": launch, "parts": parts, "content": content}
+    )
     public = launch.visibility == launch.Visibility.PUBLIC
     page = render_anonymous_page(launch, board.readiness.verdict, board_html) if public else b""
     api = orjson.dumps(readiness_json(board), option=orjson.OPT_NON_STR_KEYS)
@@ -123,7 +129,8 @@ def render_sections(launch_id: int) -> Sections:
         verdict=board.readiness.verdict,
         rendered_at=time.time(),
         html=html,
-        digests={name: _digest(text.encode()) for name, text in html.items()},
+        digests=digests,
+        content=content,
         state=readiness_state(board.readiness),
         slug=launch.slug,
         name=launch.name,
@@ -203,11 +210,18 @@ def current(launch_id: int, *, version: int = 0, after: float = 0.0) -> Sections
         shared = shared_sections(launch_id)
         if shared is not None and shared.fresh(version, after):
             return remember(shared)
-        return render_and_share(launch_id)
+        return _render_and_share(launch_id)
 
 
 def render_and_share(launch_id: int) -> Sections:
-    """Render now and share with every process; a cache outage only costs a re-render."""
+    """Render now and share with every process; a cache outage only costs a re-render. A
+    reader of this process that needs the new version meanwhile waits for this rendering
+    rather than making its own."""
+    with _render_locks[launch_id]:
+        return _render_and_share(launch_id)
+
+
+def _render_and_share(launch_id: int) -> Sections:
     sections = render_sections(launch_id)
     newest = remember(sections)
     try:

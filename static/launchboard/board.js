@@ -9,6 +9,7 @@ const board = document.getElementById("board");
 const liveState = document.getElementById("live-state");
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 let version = Number(board?.dataset.version || 0);
+let content = board?.dataset.content || ""; // the sections shown: the server resends none if current
 let verdict = board?.querySelector(".verdict-word")?.textContent.trim();
 
 // --- charts ------------------------------------------------------------------------------------
@@ -107,6 +108,7 @@ function applyUpdate(message) {
   for (const html of Object.values(message.sections || {})) applySection(html);
   version = message.version;
   board.dataset.version = String(version);
+  if (message.content) content = message.content;
   fillCsrf();
   drawCharts();
   if (message.verdict && verdict && message.verdict !== verdict.replace(" ", "_")) announceVerdict(verdict.replace(" ", "_"), message.verdict);
@@ -127,7 +129,8 @@ let socket = null;
 
 function connect() {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${window.location.host}/ws/launches/${board.dataset.slug}/`);
+  const query = content ? `?content=${encodeURIComponent(content)}` : "";
+  socket = new WebSocket(`${scheme}://${window.location.host}/ws/launches/${board.dataset.slug}/${query}`);
   socket.onopen = () => { attempt = 0; offlineSince = null; lastHeard = Date.now(); setLive("live", "live"); };
   socket.onmessage = (event) => {
     lastHeard = Date.now();

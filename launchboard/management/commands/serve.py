@@ -58,6 +58,6 @@ class Command(BaseCommand):
             proxy_headers=True,
             ws_per_message_deflate=False,
             ws_max_size=WS_MAX_SIZE,
-            log_level="info",
+            log_level="warning",  # not a line per page opened; ours says where it listens
             access_log=False,
         )
