@@ -20,7 +20,7 @@ import gzip
 import hashlib
 import logging
 import re
-import uuid
+import secrets
 
 import orjson
 from django.conf import settings
@@ -46,19 +46,29 @@ class FastReads:
 
     def __init__(self, app):
         self.app = app
+        # read once: Django's lazy settings cost a few microseconds per look
+        self.ssl_redirect = getattr(settings, "SECURE_SSL_REDIRECT", False)
+        self.proxy_header = _proxy_header()
+        self.constant = {secure: _constant_headers(secure) for secure in (False, True)}
         self.session_cookie = settings.SESSION_COOKIE_NAME.encode() + b"="
         self.messages_cookie = b"messages="  # django.contrib.messages' cookie storage
         self.allowed_hosts: dict[bytes, bool] = {}
         self.zipped: dict[tuple, bytes] = {}
         self.lists: dict[tuple, tuple[bytes, bytes, str]] = {}
+        self.header_lists: dict[tuple, list] = {}
         self.answered = 0  # requests answered here (tests count them)
+        # X-Request-ID: a random prefix per process and a counter (no system call per request)
+        self.prefix = secrets.token_hex(4).encode()
+        self.served = 0
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            # websocket and lifespan too: this layer sits in front of the protocol router
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])  # the last of repeated headers: enough for these
         try:
-            answer = await self._answer(scope)
+            answer = await self._answer(scope, headers)
         except Exception:  # never fail a read here: Django can still answer it
             log.warning("fast read of %s failed; passing it on", scope["path"], exc_info=True)
             answer = None
@@ -66,15 +76,14 @@ class FastReads:
             await self.app(scope, receive, send)
             return
         self.answered += 1
-        await self._send(scope, send, *answer)
+        await self._send(scope, headers, send, *answer)
 
     # --- which requests ---------------------------------------------------------------------
-    async def _answer(self, scope):
+    async def _answer(self, scope, headers):
         """(body, content type, etag, cache key) for a request answered here, else None."""
         path, query = scope["path"], scope["query_string"]
         if not path.startswith(("/launches/", "/api/launches/")) and path != "/":
             return None
-        headers = dict(scope["headers"])  # the last of repeated headers: enough for these
         if not self._anonymous(headers) or not self._host_ok(headers, scope):
             return None
         if path in ("/", "/api/launches/"):
@@ -121,7 +130,7 @@ class FastReads:
                 self.allowed_hosts[host] = allowed
         if not allowed:
             return False  # Django answers 400 and logs it
-        return not getattr(settings, "SECURE_SSL_REDIRECT", False) or _secure(scope, headers)
+        return not self.ssl_redirect or self._secure(scope, headers)
 
     def _list(self, path: str):
         known = [k for k in realtime.launches() if k.public]
@@ -133,23 +142,51 @@ class FastReads:
         return body, kind, etag, (key, path)
 
     # --- the answer -------------------------------------------------------------------------
-    async def _send(self, scope, send, body: bytes, kind: bytes, etag: str, key) -> None:
-        headers = dict(scope["headers"])
-        status = 304 if etag_matches(headers.get(b"if-none-match", b"").decode(), etag) else 200
-        out = [
-            (b"content-type", kind),
-            (b"etag", etag.encode()),
-            (b"x-request-id", uuid.uuid4().hex[:16].encode()),
-            *_constant_headers(_secure(scope, headers)),
-        ]
-        if status == 200 and b"gzip" in headers.get(b"accept-encoding", b"") and body:
-            body = self._gzipped(key, body)
-            out.append((b"content-encoding", b"gzip"))
-        payload = b"" if status == 304 or scope["method"] == "HEAD" else body
-        if status == 200:
-            out.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out})
+    async def _send(self, scope, headers, send, body, kind, etag, key) -> None:
+        if etag_matches(headers.get(b"if-none-match", b"").decode("latin-1"), etag):
+            status, payload = 304, b""
+            out = [(b"etag", etag.encode()), *self.constant[self._secure(scope, headers)]]
+        else:
+            zipped = b"gzip" in headers.get(b"accept-encoding", b"") and body
+            if zipped:
+                body, key = self._gzipped(key, body), (*key, "gzip")
+            status, payload = 200, b"" if scope["method"] == "HEAD" else body
+            out = self._headers(key, scope, headers, body, kind, etag, zipped)
+        self.served += 1
+        request_id = b"%s%08x" % (self.prefix, self.served & 0xFFFFFFFF)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*out, (b"x-request-id", request_id)],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
+
+    def _secure(self, scope, headers) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        if self.proxy_header is None:
+            return False
+        name, value = self.proxy_header
+        return headers.get(name, b"").decode("latin-1").split(",")[0].strip() == value
+
+    def _headers(self, key, scope, headers, body, kind, etag, zipped) -> list:
+        """The headers of a 200 for one rendering, built once (they are the same each time)."""
+        secure = self._secure(scope, headers)
+        found = self.header_lists.get((key, secure))
+        if found is None:
+            found = [
+                (b"content-type", kind),
+                (b"content-length", str(len(body)).encode()),
+                (b"etag", etag.encode()),
+                *self.constant[secure],
+                *([(b"content-encoding", b"gzip")] if zipped else []),
+            ]
+            if len(self.header_lists) > 256:
+                self.header_lists.clear()
+            self.header_lists[(key, secure)] = found
+        return found
 
     def _gzipped(self, key, body: bytes) -> bytes:
         """Compressed once per rendering (a page of ~50 KB becomes ~8 KB for a phone)."""
@@ -161,47 +198,39 @@ class FastReads:
         return found
 
 
-def _secure(scope, headers) -> bool:
-    if scope.get("scheme") == "https":
-        return True
+def _proxy_header() -> tuple[bytes, str] | None:
+    """SECURE_PROXY_SSL_HEADER as the ASGI header name and the value that means HTTPS."""
     proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
     if not proxy:
-        return False
-    name = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode()
-    return headers.get(name, b"").decode("latin-1").split(",")[0].strip() == proxy[1]
-
-
-_CONSTANT: dict[bool, list] = {}
+        return None
+    return proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode(), proxy[1]
 
 
 def _constant_headers(secure: bool) -> list[tuple[bytes, bytes]]:
     """What Django's middleware adds to the same page (SecurityMiddleware, XFrameOptions,
     our SecurityHeaders), read from the same settings; a test compares the two."""
-    found = _CONSTANT.get(secure)
-    if found is None:
-        found = [
-            (b"cache-control", b"no-cache"),
-            (b"vary", b"Cookie, Authorization, Accept-Encoding"),
-            (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
-            (b"content-security-policy", CSP.encode()),
-            (b"permissions-policy", PERMISSIONS.encode()),
-            (b"cross-origin-resource-policy", b"same-origin"),
-        ]
-        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-            found.append((b"x-content-type-options", b"nosniff"))
-        if settings.SECURE_REFERRER_POLICY:
-            found.append((b"referrer-policy", settings.SECURE_REFERRER_POLICY.encode()))
-        if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-            policy = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()
-            found.append((b"cross-origin-opener-policy", policy))
-        if secure and settings.SECURE_HSTS_SECONDS:
-            hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-            if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-                hsts += "; includeSubDomains"
-            if settings.SECURE_HSTS_PRELOAD:
-                hsts += "; preload"
-            found.append((b"strict-transport-security", hsts.encode()))
-        _CONSTANT[secure] = found
+    found = [
+        (b"cache-control", b"no-cache"),
+        (b"vary", b"Cookie, Authorization, Accept-Encoding"),
+        (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+        (b"content-security-policy", CSP.encode()),
+        (b"permissions-policy", PERMISSIONS.encode()),
+        (b"cross-origin-resource-policy", b"same-origin"),
+    ]
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        found.append((b"x-content-type-options", b"nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        found.append((b"referrer-policy", settings.SECURE_REFERRER_POLICY.encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        policy = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()
+        found.append((b"cross-origin-opener-policy", policy))
+    if secure and settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        found.append((b"strict-transport-security", hsts.encode()))
     return found
 
 

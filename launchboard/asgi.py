@@ -17,24 +17,25 @@ from checklists.routing import websocket_urlpatterns  # noqa: E402
 from launchboard.admission import Admission  # noqa: E402
 from launchboard.limits import UploadLimit  # noqa: E402
 
-# Oversized uploads are refused first; anonymous reads of public launches are answered from
-# the rendered bytes (fastreads); the rest waits its turn for Django (admission).
+# Anonymous reads of public launches are answered from the rendered bytes first (fastreads:
+# most of launch day's requests, so the fewest layers); oversized uploads are refused before
+# Django reads them; the rest waits its turn for Django (admission).
 http = UploadLimit(
-    FastReads(
-        Admission(
-            django_asgi_app,
-            slots=settings.WEB_SLOTS,
-            upload_slots=settings.UPLOAD_SLOTS,
-            queue=settings.WEB_QUEUE,
-            wait_s=settings.WEB_QUEUE_SECONDS,
-        )
+    Admission(
+        django_asgi_app,
+        slots=settings.WEB_SLOTS,
+        upload_slots=settings.UPLOAD_SLOTS,
+        queue=settings.WEB_QUEUE,
+        wait_s=settings.WEB_QUEUE_SECONDS,
     )
 )
-application = ProtocolTypeRouter(
-    {
-        "http": http,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = FastReads(
+    ProtocolTypeRouter(
+        {
+            "http": http,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

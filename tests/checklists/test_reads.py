@@ -16,7 +16,7 @@ from checklists import readiness, realtime, sections
 from checklists.models import Criterion, Launch, Membership
 from checklists.plan import load_plan
 from checklists.services import criterion_tick, plan_import, share_link_create
-from launchboard.asgi import application, http
+from launchboard.asgi import application
 from tests.checklists.plans import sized_plan
 from tests.support.asgi import QueryCounter, request
 
@@ -176,7 +176,7 @@ def test_a_hundred_anonymous_reads_at_one_version_cost_no_query_and_no_render(
         first = await request(application, PAGE)
         api = await request(application, API)
         assert (first.status, api.status) == (200, 200)
-        renders, answered = dict(counted), http.app.answered
+        renders, answered = dict(counted), application.answered
         queries = QueryCounter(monkeypatch)
         for _ in range(100):
             page = await request(application, PAGE)
@@ -184,7 +184,7 @@ def test_a_hundred_anonymous_reads_at_one_version_cost_no_query_and_no_render(
             assert (page.body, data.body) == (first.body, api.body)
         assert queries.count == 0
         assert counted == renders
-        assert http.app.answered == answered + 200
+        assert application.answered == answered + 200
         return first, api
 
     page, api = run(scenario())
@@ -363,3 +363,31 @@ def test_a_change_made_in_another_process_reaches_readers_on_the_next_look(demo,
 
     data, version = run(scenario())
     assert data["version"] == version
+
+
+@pytest.mark.django_db(transaction=True)
+def test_behind_https_plain_http_is_left_to_django_and_https_gets_hsts(demo, hub):
+    """Plain HTTP where HTTPS is required is Django's to redirect (its SecurityMiddleware);
+    the fast path answers only what arrived over HTTPS, with the same HSTS header."""
+    from django.test import override_settings
+
+    from checklists.fastreads import FastReads
+
+    with override_settings(
+        SECURE_SSL_REDIRECT=True,
+        SECURE_HSTS_SECONDS=31536000,
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    ):
+        app = FastReads(application.app)
+
+        async def scenario():
+            plain = await request(app, PAGE)
+            proxied = await request(app, PAGE, headers=[(b"x-forwarded-proto", b"https")])
+            return plain, proxied
+
+        plain, proxied = run(scenario())
+    assert "strict-transport-security" not in plain.headers
+    assert plain.headers["cache-control"] == "private, no-cache"  # Django's answer, not ours
+    assert app.answered == 1  # the proxied one
+    assert proxied.status == 200
+    assert proxied.headers["strict-transport-security"].startswith("max-age=31536000")
