@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
-.PHONY: run test lint format install screenshot bench clean
+.PHONY: run test lint format install screenshot bench selftest clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ screenshot: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest_bench.py
+
+# Launchboard's own launch-day load test, judged on its own board (launch launchboard-self).
+selftest: $(VENV)/.dev-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py selftest $(SELFTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
