@@ -155,8 +155,9 @@ SECRET_KEY = load_secret_key(DATA_DIR, production=bool(DATABASE_URL))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# daphne is not an app here (it would replace runserver and load Twisted into every command):
+# `manage.py serve --server daphne` starts it.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

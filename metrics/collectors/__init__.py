@@ -24,12 +24,12 @@ attempts and at most 1 s + 2 s of botocore backoff. A Celery soft time limit of
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from . import aws, cloudwatch, cloudwatch_alarms, influxdb1, influxdb2
 from .envvars import base_url, env_value
 from .types import (
     ALARM_STATES,
@@ -62,11 +62,22 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+def _backend(module: str):
+    """The poll() of a backend, imported when first used: influxdb-client and boto3 take half a
+    second and 60 MB to import, which a command that only ingests a file should not pay."""
+
+    def poll_with(*args, **kwargs):
+        return importlib.import_module(f"{__name__}.{module}").poll(*args, **kwargs)
+
+    return poll_with
+
+
 _POLLERS = {
-    "influxdb1": influxdb1.poll,
-    "influxdb2": influxdb2.poll,
-    "cloudwatch": cloudwatch.poll,
-    "cloudwatch-alarms": cloudwatch_alarms.poll,
+    "influxdb1": _backend("influxdb1"),
+    "influxdb2": _backend("influxdb2"),
+    "cloudwatch": _backend("cloudwatch"),
+    "cloudwatch-alarms": _backend("cloudwatch_alarms"),
 }
 # Celery/billiard time limits arrive as Exception subclasses inside the poll; they are the
 # task's business, not a failure of the source, so they pass through (matched by name: the
@@ -108,6 +119,7 @@ def _influx_reason(config: Mapping, env: Mapping[str, str]) -> str | None:
 
 
 def _aws_reason(config: Mapping, env: Mapping[str, str]) -> str | None:
+    aws = importlib.import_module(f"{__name__}.aws")  # boto3: only for AWS sources (_backend)
     try:
         aws.target(config, env)
     except SourceError as error:
