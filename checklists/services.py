@@ -477,7 +477,8 @@ def signoff_record(
             raise Conflict(
                 "The readiness state changed since the form was shown: review it "
                 "again before signing.",
-                {"hash": current, "changes": differences(shown, snapshot)},
+                # the form's own state is kept for an hour; past that, no list of changes
+                {"hash": current, "changes": differences(shown, snapshot) if shown else []},
             )
         try:
             with transaction.atomic():

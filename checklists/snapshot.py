@@ -52,17 +52,15 @@ def differences(before: dict, after: dict) -> list[str]:
         if was != now:
             lines.append(f"{key}: {was or 'absent'} → {now or 'removed'}")
         elif before.get("observed", {}).get(key) != after.get("observed", {}).get(key):
-            lines.append(
-                f"{key}: value {before['observed'].get(key)} → {after['observed'].get(key)}"
-            )
+            was, now = before.get("observed", {}).get(key), after.get("observed", {}).get(key)
+            lines.append(f"{key}: value {was} → {now}")
     for test in sorted(set(before.get("runs", {})) | set(after.get("runs", {}))):
         if before.get("runs", {}).get(test) != after.get("runs", {}).get(test):
             lines.append(f"{test}: a new run")
     for key in sorted(set(before.get("sources", {})) | set(after.get("sources", {}))):
         if before.get("sources", {}).get(key) != after.get("sources", {}).get(key):
-            lines.append(
-                f"source {key}: {before['sources'].get(key)} → {after['sources'].get(key)}"
-            )
+            was, now = before.get("sources", {}).get(key), after.get("sources", {}).get(key)
+            lines.append(f"source {key}: {was} → {now}")
     if before.get("plan") != after.get("plan"):
         lines.append("the plan changed")
     return lines

@@ -14,15 +14,17 @@ from django.conf import settings  # noqa: E402
 
 from checklists.fastreads import FastReads  # noqa: E402
 from checklists.routing import websocket_urlpatterns  # noqa: E402
+from checklists.upload_stream import StreamedUploads  # noqa: E402
 from launchboard.admission import Admission  # noqa: E402
 from launchboard.limits import UploadLimit  # noqa: E402
 
 # Anonymous reads of public launches are answered from the rendered bytes first (fastreads:
 # most of launch day's requests, so the fewest layers); oversized uploads are refused before
-# Django reads them; the rest waits its turn for Django (admission).
+# Django reads them; the rest waits its turn for Django (admission), API uploads streamed to disk
+# and parsed while they arrive rather than read whole by Django first (upload_stream).
 http = UploadLimit(
     Admission(
-        django_asgi_app,
+        StreamedUploads(django_asgi_app),
         slots=settings.WEB_SLOTS,
         upload_slots=settings.UPLOAD_SLOTS,
         queue=settings.WEB_QUEUE,

@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import collectors
+from . import collectors, uploads
 from .models import Run, RunSeries, Source, SourceReading, SourceSeries
 from .parsers import ParseError, RunResult, detect_format, parse_file
 from .signals import evidence_recorded, ingest_progress, live_sample
@@ -420,6 +421,54 @@ def _usable_run(launch, sha: str) -> Run | None:
     return run if run is not None and run.status != Run.Status.FAILED else None
 
 
+def run_begin_upload(
+    launch, stored_path: Path, *, size: int, fmt: str, filename: str, via: str, actor_name: str
+) -> Run:
+    """Register an upload whose first bytes are on disk and queue its parsing at once: the
+    worker follows the file while it arrives (uploads.GrowingFile). Its hash, and so whether it
+    is a duplicate, is known only at the end (run_finish_upload)."""
+    run = Run(launch=launch, sha256=f"{uploads.RECEIVING}{uuid.uuid4().hex}", test="")
+    run.via, run.created_by, run.filename = via, actor_name, filename[:255]
+    run.size_bytes, run.stored_path, run.format = size, str(stored_path), fmt
+    run.status, run.error, run.progress = Run.Status.PROCESSING, "", {"percent": 0}
+    run.queued_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def run_finish_upload(run: Run, *, sha256: str, size: int, test: str) -> Ingested:
+    """The upload ``run_begin_upload`` registered has arrived whole. The same content ingested
+    before makes it a duplicate: the new run is removed and the earlier one returned."""
+    path = Path(run.stored_path)
+    existing = _usable_run(run.launch, sha256)
+    if existing is not None:
+        run_abort_upload(run, "the same file was ingested before")
+        return Ingested(existing, duplicate=True)
+    try:
+        with transaction.atomic():
+            updated = Run.objects.filter(pk=run.pk, sha256=run.sha256).update(
+                sha256=sha256, size_bytes=size, test=test
+            )
+    except IntegrityError:  # the same file, finished meanwhile by another upload
+        run_abort_upload(run, "the same file was ingested meanwhile")
+        return Ingested(Run.objects.get(launch=run.launch, sha256=sha256), duplicate=True)
+    if updated:
+        uploads.mark_complete(path)
+    run.refresh_from_db()
+    return Ingested(run, duplicate=False)
+
+
+def run_abort_upload(run: Run, reason: str) -> None:
+    """An upload that will not be used (refused, cut off, a duplicate): no trace of it stays.
+    A worker already following it stops at the marker."""
+    path = Path(run.stored_path)
+    uploads.mark_failed(path, reason)
+    Run.objects.filter(pk=run.pk, sha256__startswith=uploads.RECEIVING).delete()
+    path.unlink(missing_ok=True)
+
+
 def run_accept_upload(
     launch,
     stored_path: Path,
@@ -458,6 +507,10 @@ class _Progress:
     def __init__(self, run: Run):
         self.run, self.last = run, 0.0
 
+    def beat(self) -> None:
+        """Alive, waiting for an upload's next bytes: keep the run from looking stalled."""
+        Run.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+
     def __call__(self, bytes_read: int, total: int, lines: int) -> None:
         now = time.monotonic()
         if now - self.last < 0.5:
@@ -489,9 +542,15 @@ def run_process(run_id: int) -> Run | None:
         return None
     path = Path(run.stored_path)
     try:
-        result, reason = parse_file(path, run.format or "auto", progress=_Progress(run)), ""
-    except ParseError as exc:
+        result, reason = _parse_stored(run, path), ""
+    except (ParseError, uploads.UploadStopped) as exc:
         result, reason = None, str(exc)
+    current = Run.objects.filter(pk=run.pk).first()  # an upload's test and hash come last
+    if current is None:  # an upload the web process abandoned (refused, a duplicate)
+        path.unlink(missing_ok=True)
+        uploads.remove_markers(path)
+        return None
+    run = current
     with transaction.atomic():
         # Only the first to finish records it (a worker thought dead may still finish).
         if Run.objects.select_for_update().filter(pk=run.pk, status=Run.Status.PROCESSING):
@@ -503,10 +562,23 @@ def run_process(run_id: int) -> Run | None:
     return run
 
 
+def _parse_stored(run: Run, path: Path):
+    """Parse the run's file, following it while it still arrives (an API upload)."""
+    progress = _Progress(run)
+    if not run.sha256.startswith(uploads.RECEIVING):
+        return parse_file(path, run.format or "auto", progress=progress)
+    if not path.exists():
+        raise uploads.UploadStopped("the upload was abandoned before it could be parsed")
+    fmt = run.format or detect_format(path)  # its first bytes are there: the web sniffed them
+    with uploads.GrowingFile(path, total=run.size_bytes, on_wait=progress.beat) as growing:
+        return parse_file(growing, fmt, progress=progress)
+
+
 def _drop_upload(run: Run) -> None:
     """The uploaded file has served (parsed, or given up on): remove it."""
     if run.stored_path:
         Path(run.stored_path).unlink(missing_ok=True)
+        uploads.remove_markers(Path(run.stored_path))
     Run.objects.filter(pk=run.pk).update(stored_path="")
 
 

@@ -3,8 +3,12 @@ stopped at the size limit. The client's file name is kept only as escaped metada
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import io
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -69,3 +73,147 @@ def discard(request) -> None:
     for item in request.FILES.values():
         if isinstance(item, StoredUpload):
             item.path.unlink(missing_ok=True)
+
+
+# --- uploads parsed while they arrive ------------------------------------------------------------
+# An API upload is written to disk by the web process and parsed by a worker at the same time:
+# the worker follows the file as it grows (GrowingFile) until the web process marks it complete
+# (a sibling file `<name>.done`) or abandoned (`<name>.failed`, holding the reason). Marker files,
+# not database rows, because the worker asks many times a second and web and worker share the
+# upload directory anyway (docker-compose: the `data` volume).
+RECEIVING = "receiving:"  # sha256 of a run whose file is still arriving (the real one follows)
+WAIT_S = 0.02  # how often a worker at the end of a growing file looks for more
+STALLED_S = 60.0  # a file that stopped growing with no marker: its web process went away
+
+
+def new_upload_path() -> Path:
+    settings.UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    return settings.UPLOAD_DIR / f"{uuid.uuid4().hex}.upload"
+
+
+def mark_complete(path: Path) -> None:
+    Path(f"{path}.done").touch()
+
+
+def mark_failed(path: Path, reason: str) -> None:
+    Path(f"{path}.failed").write_text(reason[:500])
+
+
+def remove_markers(path: Path) -> None:
+    for suffix in (".done", ".failed"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class UploadStopped(Exception):
+    """The upload a worker was following did not complete (its reason is the message)."""
+
+
+class GrowingFile(io.RawIOBase):
+    """A binary file being written by another process, read as if it were complete: at its
+    current end, `read` waits until more arrives, the writer marks it complete (then the end
+    is the end) or abandoned (UploadStopped), or nothing happens for STALLED_S."""
+
+    BEAT_S = 5.0
+
+    def __init__(self, path: Path, total: int = 0, on_wait=None):
+        super().__init__()
+        self.path, self.total, self.on_wait = Path(path), total, on_wait
+        self._beat_at = 0.0
+        self.name = self.path.name
+        self._file = self.path.open("rb")
+        self._done = Path(f"{path}.done")
+        self._failed = Path(f"{path}.failed")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer) -> int:
+        waited_since = None
+        while True:
+            n = self._file.readinto(buffer)
+            if n:
+                return n
+            if self._failed.exists():
+                raise UploadStopped(self._failed.read_text() or "the upload did not complete")
+            if self._done.exists():
+                n = self._file.readinto(buffer)  # written just before it was marked complete
+                return n or 0
+            now = time.monotonic()
+            waited_since = waited_since or now
+            if now - waited_since > STALLED_S:
+                raise UploadStopped(f"the upload stopped arriving for {STALLED_S:.0f} s")
+            if self.on_wait is not None and now - self._beat_at > self.BEAT_S:
+                self._beat_at = now
+                self.on_wait()
+            time.sleep(WAIT_S)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class UploadWriter:
+    """Writes an upload to disk and hashes it in a thread of its own (file writes and SHA-256
+    run without the GIL), so the event loop that receives it only hands chunks over."""
+
+    BUFFER = 1 << 20  # hand over about a megabyte at a time
+    AHEAD = 8  # megabytes handed over and not yet written, at most
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.size = 0
+        self._file = path.open("wb")
+        self._digest = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="upload-writer")
+        self._pending: list = []
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+
+    async def write(self, data: bytes) -> None:
+        self.size += len(data)
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= self.BUFFER:
+            await self._hand_over()
+
+    async def flush(self) -> None:
+        """Everything handed over so far is on disk (visible to a worker following it)."""
+        await self._hand_over()
+        await asyncio.gather(*self._pending)
+        self._pending.clear()
+
+    async def close(self) -> str:
+        """Flush and close; the SHA-256 of everything written."""
+        await self.flush()
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._file.close)
+        self._pool.shutdown(wait=False)
+        return self._digest.hexdigest()
+
+    def discard(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+    async def _hand_over(self) -> None:
+        if not self._buffer:
+            return
+        data = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        loop = asyncio.get_running_loop()
+        self._pending.append(loop.run_in_executor(self._pool, self._write, data))
+        if len(self._pending) >= self.AHEAD:
+            await self._pending.pop(0)
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._file.flush()  # the worker reads what is in the file, not in our buffer
+        self._digest.update(data)

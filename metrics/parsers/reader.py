@@ -12,6 +12,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import ParseError
 
@@ -50,13 +51,17 @@ class Source:
     """One opened input file. `read(n)` returns decompressed bytes; `bytes_read()` counts
     on-disk (compressed) bytes consumed so far; `total` is the on-disk size."""
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        try:
-            self.raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()/__exit__
-        except OSError as exc:
-            raise ParseError(f"cannot open {self.path.name}: {exc.strerror or exc}") from None
-        self.total = os.fstat(self.raw.fileno()).st_size
+    def __init__(self, path: str | os.PathLike | BinaryIO):
+        if hasattr(path, "readinto"):  # an open stream: an upload still arriving
+            self.path = Path(getattr(path, "name", "upload"))
+            self.raw, self.total = path, getattr(path, "total", 0)
+        else:
+            self.path = Path(path)
+            try:
+                self.raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()/__exit__
+            except OSError as exc:
+                raise ParseError(f"cannot open {self.path.name}: {exc.strerror or exc}") from None
+            self.total = os.fstat(self.raw.fileno()).st_size
         self.is_gzip = self.raw.read(2) == GZIP_MAGIC
         self.raw.seek(0)
         self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.is_gzip else self.raw

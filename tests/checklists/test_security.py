@@ -67,8 +67,13 @@ def at_once(work, count: int) -> list[Exception]:
 
 
 def shown_hash(launch) -> str:
+    """The hash a sign-off form shows now (and, as the form does, its snapshot kept)."""
+    from checklists.services import remember_snapshot
+
     fresh = launch_with_plan(pk=launch.pk)
-    return snapshot_hash(snapshot_of(fresh, board_of(fresh).readiness))
+    snapshot = snapshot_of(fresh, board_of(fresh).readiness)
+    remember_snapshot(snapshot, digest := snapshot_hash(snapshot))
+    return digest
 
 
 # --- S1 ----------------------------------------------------------------------------------------
@@ -341,6 +346,21 @@ def test_s4_a_state_that_changed_since_the_form_is_refused_with_what_changed(dem
     response = sign(client, signers["cto"], snapshot_hash=digest)
     assert response.status_code == 409
     assert "redis-upgraded: pending → pass" in response.content.decode()
+    assert SignOff.objects.count() == 0
+
+
+def test_s4_a_form_older_than_its_kept_state_is_refused_without_a_list(demo, signers, client):
+    from django.core.cache import caches
+
+    digest = shown_hash(demo)
+    caches["sections"].clear()  # the form's state has expired (kept an hour)
+    c = Criterion.objects.get(launch=demo, key="redis-upgraded")
+    from checklists.services import criterion_tick
+
+    criterion_tick(c, checked=True, actor=signers["engineer"])
+    response = sign(client, signers["cto"], snapshot_hash=digest)
+    assert response.status_code == 409
+    assert "changed since the form was shown" in response.content.decode()
     assert SignOff.objects.count() == 0
 
 
