@@ -194,6 +194,8 @@ class Upload:
             _, options = parse_options_header(value)
             self._part["name"] = options.get(b"name", b"").decode("utf-8", "replace")
             self._part["filename"] = options.get(b"filename", b"").decode("utf-8", "replace")
+            if self._part["name"] == "file" and not self._file_done:
+                self.filename = self._part["filename"]
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         name = self._part["name"]
@@ -212,7 +214,6 @@ class Upload:
     def _part_end(self) -> None:
         if self._part.get("name") == "file" and not self._file_done:
             self._file_done = True
-            self.filename = self._part.get("filename", "")
 
     async def _hand_over(self) -> None:
         """Write what the parser gave; register the run once the format is known."""

@@ -462,11 +462,10 @@ def run_finish_upload(run: Run, *, sha256: str, size: int, test: str) -> Ingeste
 
 def run_abort_upload(run: Run, reason: str) -> None:
     """An upload that will not be used (refused, cut off, a duplicate): no trace of it stays.
-    A worker already following it stops at the marker."""
-    path = Path(run.stored_path)
-    uploads.mark_failed(path, reason)
+    A worker already following the file stops when it finds it gone."""
+    log.info("upload of run #%s abandoned: %s", run.pk, reason)
     Run.objects.filter(pk=run.pk, sha256__startswith=uploads.RECEIVING).delete()
-    path.unlink(missing_ok=True)
+    Path(run.stored_path).unlink(missing_ok=True)
 
 
 def run_accept_upload(
@@ -567,8 +566,6 @@ def _parse_stored(run: Run, path: Path):
     progress = _Progress(run)
     if not run.sha256.startswith(uploads.RECEIVING):
         return parse_file(path, run.format or "auto", progress=progress)
-    if not path.exists():
-        raise uploads.UploadStopped("the upload was abandoned before it could be parsed")
     fmt = run.format or detect_format(path)  # its first bytes are there: the web sniffed them
     with uploads.GrowingFile(path, total=run.size_bytes, on_wait=progress.beat) as growing:
         return parse_file(growing, fmt, progress=progress)

@@ -78,9 +78,9 @@ def discard(request) -> None:
 # --- uploads parsed while they arrive ------------------------------------------------------------
 # An API upload is written to disk by the web process and parsed by a worker at the same time:
 # the worker follows the file as it grows (GrowingFile) until the web process marks it complete
-# (a sibling file `<name>.done`) or abandoned (`<name>.failed`, holding the reason). Marker files,
-# not database rows, because the worker asks many times a second and web and worker share the
-# upload directory anyway (docker-compose: the `data` volume).
+# (a sibling file `<name>.done`) or abandons it (removes the file). The file system, not the
+# database, because the worker asks many times a second and web and worker share the upload
+# directory anyway (docker-compose: the `data` volume).
 RECEIVING = "receiving:"  # sha256 of a run whose file is still arriving (the real one follows)
 WAIT_S = 0.02  # how often a worker at the end of a growing file looks for more
 STALLED_S = 60.0  # a file that stopped growing with no marker: its web process went away
@@ -95,13 +95,8 @@ def mark_complete(path: Path) -> None:
     Path(f"{path}.done").touch()
 
 
-def mark_failed(path: Path, reason: str) -> None:
-    Path(f"{path}.failed").write_text(reason[:500])
-
-
 def remove_markers(path: Path) -> None:
-    for suffix in (".done", ".failed"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    Path(f"{path}.done").unlink(missing_ok=True)
 
 
 class UploadStopped(Exception):
@@ -111,7 +106,7 @@ class UploadStopped(Exception):
 class GrowingFile(io.RawIOBase):
     """A binary file being written by another process, read as if it were complete: at its
     current end, `read` waits until more arrives, the writer marks it complete (then the end
-    is the end) or abandoned (UploadStopped), or nothing happens for STALLED_S."""
+    is the end) or removes it (UploadStopped), or nothing happens for STALLED_S."""
 
     BEAT_S = 5.0
 
@@ -120,9 +115,11 @@ class GrowingFile(io.RawIOBase):
         self.path, self.total, self.on_wait = Path(path), total, on_wait
         self._beat_at = 0.0
         self.name = self.path.name
-        self._file = self.path.open("rb")
+        try:
+            self._file = self.path.open("rb")
+        except FileNotFoundError:
+            raise UploadStopped("the upload was abandoned before it could be parsed") from None
         self._done = Path(f"{path}.done")
-        self._failed = Path(f"{path}.failed")
 
     def readable(self) -> bool:
         return True
@@ -142,11 +139,11 @@ class GrowingFile(io.RawIOBase):
             n = self._file.readinto(buffer)
             if n:
                 return n
-            if self._failed.exists():
-                raise UploadStopped(self._failed.read_text() or "the upload did not complete")
             if self._done.exists():
                 n = self._file.readinto(buffer)  # written just before it was marked complete
                 return n or 0
+            if not self.path.exists():
+                raise UploadStopped("the upload was abandoned")
             now = time.monotonic()
             waited_since = waited_since or now
             if now - waited_since > STALLED_S:
