@@ -365,13 +365,15 @@ def run_ingest(
     via: str = Run.Via.CLI,
     actor_name: str = "",
     progress=None,
+    parsed=None,
 ) -> Ingested:
     """Hash, de-duplicate, parse and store one result file, synchronously (the CLI path).
 
     The file is hashed in a second thread while it is parsed (hashlib works without the GIL),
     so ingesting costs one pass, not two; a file ingested before is noticed as soon as its
-    hash is known, and its parse abandoned. A file that cannot be parsed raises IngestError
-    and stores nothing.
+    hash is known, and its parse abandoned. ``parsed``: a parse already under way elsewhere
+    (parsers.ahead), used instead of parsing here. A file that cannot be parsed raises
+    IngestError and stores nothing.
     """
     files = content_files(path)
     stop = threading.Event()
@@ -388,7 +390,9 @@ def run_ingest(
                 progress(done, total, lines)
 
         try:
-            result = parse_file(path, fmt, progress=look_for_duplicate)
+            result = parsed.result(look_for_duplicate) if parsed is not None else None
+            if result is None:  # none under way, or it could not finish: parse here
+                result = parse_file(path, fmt, progress=look_for_duplicate)
         except _AlreadyIngested:
             return Ingested(seen[0], duplicate=True)
         except ParseError as exc:
@@ -398,7 +402,7 @@ def run_ingest(
             stop.set()
             raise
         sha = hashing.result()
-    existing = Run.objects.filter(launch=launch, sha256=sha).first()
+    existing = Run.objects.select_related("launch").filter(launch=launch, sha256=sha).first()
     if existing is not None and existing.status != Run.Status.FAILED:
         return Ingested(existing, duplicate=True)
     run = existing or Run(launch=launch, sha256=sha)
@@ -417,7 +421,7 @@ class _AlreadyIngested(Exception):
 
 
 def _usable_run(launch, sha: str) -> Run | None:
-    run = Run.objects.filter(launch=launch, sha256=sha).first()
+    run = Run.objects.select_related("launch").filter(launch=launch, sha256=sha).first()
     return run if run is not None and run.status != Run.Status.FAILED else None
 
 

@@ -4,6 +4,7 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 
 from checklists.models import Launch
+from metrics.parsers import ahead
 from metrics.selectors import run_json
 from metrics.services import IngestError, run_ingest
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
                     fmt=fmt,
                     actor_name="ingest_results",
                     progress=self._progress_bar(path),
+                    parsed=ahead.take(path),  # started by manage.py before Django loaded
                 )
             except IngestError as exc:
                 failures.append(f"{path}: {exc}")
