@@ -1,4 +1,4 @@
-# The production image: web (daphne), worker and beat all run from it (docker-compose.yml).
+# The production image: web (uvicorn), worker and beat all run from it (docker-compose.yml).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LAUNCHBOARD_DATA_DIR=/data
 WORKDIR /app
@@ -9,4 +9,4 @@ RUN python manage.py collectstatic --noinput \
     && useradd --create-home app && mkdir -p /data && chown app /data
 USER app
 EXPOSE 8000
-CMD ["uvicorn", "launchboard.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--ws-per-message-deflate", "false", "--ws-max-size", "65536"]
+CMD ["uvicorn", "launchboard.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--no-access-log", "--ws-per-message-deflate", "false", "--ws-max-size", "65536"]

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
-.PHONY: run test lint format install screenshot bench selftest clean
+.PHONY: run test lint format install screenshot bench selftest clean system-packages
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,21 @@ run: $(VENV)/.installed
 	$(PY) manage.py import_plan checklists/plans/whatsapp-saas.yaml
 	$(PY) manage.py serve --port $(PORT)
 
-test: $(VENV)/.dev-installed
+# Debian packages the tests run (Chromium for the browser tests, InfluxDB 1.x for the live-metrics
+# tests): installed when missing and we are root, else the one command to run is printed.
+system-packages:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium fonts-noto-color-emoji"; \
+	command -v influxd >/dev/null || missing="$$missing influxdb"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "The tests need Debian packages:$$missing. Run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+test: $(VENV)/.dev-installed system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

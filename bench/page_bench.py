@@ -68,6 +68,18 @@ SCENARIOS = {
 ENGINEERS = 25
 POOL = 8  # DATABASE_POOL_MAX of each web process
 QUIET = ("--without-gossip", "--without-mingle")
+UVICORN = (
+    "--host",
+    "127.0.0.1",
+    "--proxy-headers",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--ws-per-message-deflate",
+    "false",
+    "--ws-max-size",
+    "65536",
+)
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -104,7 +116,10 @@ class Target:
         self.manage("import_plan", "checklists/plans/whatsapp-saas.yaml")
         web = [sys.executable, "manage.py", "serve", "--port", str(self.port)]
         if self.mode == "production":
-            web += ["--workers", str(self.workers)]
+            # uvicorn as `manage.py serve --workers N` runs it (spelled out, so that a checkout
+            # from before that option can be measured the same way)
+            web = [sys.executable, "-m", "uvicorn", "launchboard.asgi:application", *UVICORN]
+            web += ["--port", str(self.port), "--workers", str(self.workers)]
             self.spawn("web", web, self._app_name("lb-web"))
             celery = [sys.executable, "-m", "celery", "-A", "launchboard"]
             self.spawn(

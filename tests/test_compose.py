@@ -47,3 +47,22 @@ def test_the_image_it_builds_exists_and_serves_the_asgi_app():
     assert "collectstatic" in dockerfile
     assert "launchboard.asgi:application" in dockerfile
     assert "healthcheck" in compose()["services"]["web"]
+
+
+def test_compose_the_readme_and_serve_run_the_web_the_same_way():
+    """One serving path (docs/reads.md): the same uvicorn flags in docker-compose.yml, the
+    Dockerfile, the README's by-hand command and `manage.py serve`."""
+    from launchboard.management.commands.serve import WS_MAX_SIZE
+
+    command = compose()["services"]["web"]["command"]
+    flags = dict(zip(command, [*command[1:], ""], strict=True))
+    assert flags["--ws-max-size"] == str(WS_MAX_SIZE)
+    assert flags["--ws-per-message-deflate"] == "false"
+    assert int(flags["--workers"]) >= 2
+    assert "--proxy-headers" in command and "--no-access-log" in command
+    readme = (ROOT / "README.md").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for flag in ("--workers 2", "--proxy-headers", "--ws-per-message-deflate false"):
+        assert flag in readme.replace(" \\\n    ", " "), flag
+    for flag in ('"--workers", "2"', '"--ws-max-size", "65536"', '"--proxy-headers"'):
+        assert flag in dockerfile, flag
