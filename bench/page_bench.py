@@ -423,7 +423,7 @@ def main() -> None:
         )
     data = {
         "started": started.isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": machine(args.tree),
         "args": {k: str(v) for k, v in vars(args).items()},
         "runs": runs,
         "render": render,
@@ -435,11 +435,11 @@ def main() -> None:
     if args.doc:
         from page_report import write_report
 
-        write_report(data, Path(args.doc), ROOT / "bench" / "out" / "page" / "before.json")
+        write_report(data, Path(args.doc), ROOT / "docs" / "benchmarks" / "page-before.json")
         print(f"report: {args.doc}")
 
 
-def machine() -> dict:
+def machine(tree: Path) -> dict:
     k6_version = subprocess.run([str(K6), "version"], capture_output=True, text=True).stdout
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
     return {
@@ -451,7 +451,7 @@ def machine() -> dict:
         "k6": k6_version.split("(")[0].strip(),
         "nginx": nginx.replace("nginx version: ", ""),
         "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=tree
         ).stdout.strip(),
     }
 

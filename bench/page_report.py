@@ -267,10 +267,11 @@ def write_report(data: dict, doc: Path, before_path: Path | None = None) -> None
 
 def before_section(before: dict) -> list[str]:
     lines = [
-        "## Before (the same script on the commit before issue 9)",
+        "## Before: the same script on the last commit before this work",
         "",
-        f"Run {before['started']}, commit {before['machine']['commit']} serving "
-        f"`{before['args']['tree']}`.",
+        f"Run {before['started']} on the same machine, serving {before['args']['tree']} "
+        "(every request rendered the page or the JSON; no bound on Django's threads). Only "
+        "the scenarios of the issue's own table; k6's 60 s request timeout caps the p95.",
         "",
     ]
     for run in before["runs"]:

@@ -37,6 +37,11 @@ def start(env: dict) -> subprocess.CompletedProcess:
         ),
         ({"REDIS_URL": "http://localhost"}, "REDIS_URL='http://localhost' is not a redis://"),
         ({"LAUNCHBOARD_UPLOAD_MAX_BYTES": "lots"}, "LAUNCHBOARD_UPLOAD_MAX_BYTES='lots'"),
+        ({"DATABASE_POOL_MAX": "2"}, "DATABASE_POOL_MAX=2 is too small"),
+        (
+            {"DATABASE_POOL_MAX": "8", "LAUNCHBOARD_WEB_CONCURRENCY": "10"},
+            "is more than DATABASE_POOL_MAX (8)",
+        ),
         ({"DATABASE_URL": "postgres://h/db"}, "LAUNCHBOARD_SECRET_KEY is not set"),
     ],
 )
@@ -80,3 +85,23 @@ def test_the_readme_documents_every_variable_settings_read():
     readme = Path(BASE, "README.md").read_text()
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert names and not missing
+
+
+def test_django_is_let_in_only_as_many_requests_as_the_pool_serves():
+    """Requests, uploads, the live pages' thread and the hub's thread: never more connections
+    than the pool holds (launchboard/admission.py)."""
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.WEB_SLOTS, s.UPLOAD_SLOTS, s.DATABASE_POOL_MAX)"
+    )
+    for pool in ("4", "8", "20"):
+        out = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=BASE,
+            env=os.environ | {"DATABASE_POOL_MAX": pool},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.split()[-3:]
+        slots, uploads, size = map(int, out)
+        assert slots >= 1 and uploads >= 1 and slots + uploads + 2 <= size
