@@ -24,7 +24,7 @@ and then launch_day (bench/k6/launch_day.js, against Launchboard only): 80% view
 WebSocket, 15% pollers with ETag, 5% signed-in engineers ticking and uploading, with the change-to-
 page latency measured on every page; PostgreSQL connections (by application_name) and the
 server processes' memory are sampled meanwhile. Render cost per change is measured in-process
-(bench/render_bench.py) and added to the report.
+first, on the quiet machine (bench/render_bench.py), and added to the report.
 Every server listens on 127.0.0.1 and is stopped by its PID; every k6 run is bounded in time.
 """
 
@@ -408,9 +408,8 @@ def main() -> None:
     args = parser.parse_args()
     args.tree = args.tree.resolve()
     started = datetime.now(UTC)
-    runs = [run_mode(mode, args, args.out / (args.label or "current")) for mode in args.modes]
     render = None
-    if not args.no_render:
+    if not args.no_render:  # first, on a quiet machine: it is a CPU time
         render = json.loads(
             subprocess.run(
                 [sys.executable, str(ROOT / "bench" / "render_bench.py"), "--json"],
@@ -421,6 +420,7 @@ def main() -> None:
                 timeout=900,
             ).stdout
         )
+    runs = [run_mode(mode, args, args.out / (args.label or "current")) for mode in args.modes]
     data = {
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(args.tree),

@@ -164,6 +164,8 @@ class Upload:
             self.received += len(chunk)
             try:
                 parser.write(chunk)
+            except Refused:  # ours, from a callback (too large, too many fields)
+                raise
             except Exception as exc:  # the multipart library's own errors
                 raise Refused(400, f"the upload could not be read: {exc}") from None
             await self._hand_over()

@@ -185,3 +185,39 @@ def test_a_wrong_token_is_refused_before_the_body_is_read(server):
     status, body = post_run(server.url, "lb_not-a-token", FIXTURES / "peak_pass.ndjson")
     assert status == 401 and "unknown, revoked or expired" in body["error"]
     assert leftover_files(server) == []
+
+
+def test_a_file_over_the_limit_sent_without_a_length_is_413_and_leaves_nothing():
+    """No Content-Length to refuse it by (chunked): it is stopped as it streams in."""
+    with running_server(extra_env={"LAUNCHBOARD_UPLOAD_MAX_BYTES": str(128 * 1024)}) as small:
+        out = small.manage("create_token", "whatsapp-saas", "--scope", "runs:write").stdout
+        token = re.search(r"lb_[A-Za-z0-9_-]+", out).group(0)
+        data = (FIXTURES / "peak_pass.ndjson").read_bytes()
+        assert len(data) > 128 * 1024
+        body = (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+                'filename="big.ndjson"\r\n\r\n'
+            ).encode()
+            + data
+            + f"\r\n--{BOUNDARY}--\r\n".encode()
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", small.port, timeout=30)
+        chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        conn.request(
+            "POST",
+            "/api/launches/whatsapp-saas/runs/",
+            body=chunks,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            },
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        answer = json.loads(response.read())
+        assert response.status == 413
+        assert answer["error"] == "the file is larger than the limit of 131,072 bytes"
+        time.sleep(0.5)
+        assert runs_in_db(small) == []
+        assert leftover_files(small) == []
