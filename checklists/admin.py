@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from launchboard.readonly import ReadOnlyAdmin
+
 from .models import (
     ApiToken,
     Criterion,
@@ -21,6 +23,15 @@ class LaunchPart(admin.TabularInline):
     extra = 0
     show_change_link = True
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class TaskInline(LaunchPart):
     model = Task
@@ -33,7 +44,7 @@ class CriterionInline(LaunchPart):
 
 
 @admin.register(Launch)
-class LaunchAdmin(admin.ModelAdmin):
+class LaunchAdmin(ReadOnlyAdmin):
     list_display = ("name", "slug", "visibility", "version", "updated_at")
     search_fields = ("name", "slug")
     readonly_fields = ("version", "plan_hash", "created_at", "updated_at")
@@ -41,52 +52,39 @@ class LaunchAdmin(admin.ModelAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ReadOnlyAdmin):
     list_display = ("key", "title", "launch", "priority", "estimate_minutes", "status")
     list_filter = ("launch", "priority", "status")
 
 
 @admin.register(LoadTest)
-class LoadTestAdmin(admin.ModelAdmin):
+class LoadTestAdmin(ReadOnlyAdmin):
     list_display = ("key", "title", "launch")
     list_filter = ("launch",)
 
 
 @admin.register(Criterion)
-class CriterionAdmin(admin.ModelAdmin):
+class CriterionAdmin(ReadOnlyAdmin):
     list_display = ("key", "title", "launch", "section", "kind", "required", "threshold", "checked")
     list_filter = ("launch", "section", "kind", "required")
 
 
 @admin.register(Risk)
-class RiskAdmin(admin.ModelAdmin):
+class RiskAdmin(ReadOnlyAdmin):
     list_display = ("key", "title", "launch", "before_level", "after_level")
     list_filter = ("launch",)
 
 
 @admin.register(Gate)
-class GateAdmin(admin.ModelAdmin):
+class GateAdmin(ReadOnlyAdmin):
     list_display = ("key", "title", "launch", "order", "pass_label", "fail_label")
     list_filter = ("launch",)
 
 
 @admin.register(SignOffRole)
-class SignOffRoleAdmin(admin.ModelAdmin):
+class SignOffRoleAdmin(ReadOnlyAdmin):
     list_display = ("key", "title", "launch", "required")
     list_filter = ("launch",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are evidence of what happened: viewable, never edited or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SignOff)
@@ -103,26 +101,26 @@ class EventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ("launch", "user", "role", "signoff_role", "created_at")
     list_filter = ("launch", "role")
 
 
 @admin.register(ShareLink)
-class ShareLinkAdmin(admin.ModelAdmin):
+class ShareLinkAdmin(ReadOnlyAdmin):
     list_display = ("launch", "label", "created_by", "created_at", "revoked_at")
     list_filter = ("launch",)
     readonly_fields = ("digest",)
 
 
 @admin.register(Waiver)
-class WaiverAdmin(admin.ModelAdmin):
+class WaiverAdmin(ReadOnlyAdmin):
     list_display = ("launch", "criterion", "role", "by_name", "expires_at", "revoked_at")
     list_filter = ("launch",)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = (
         "launch",
         "name",

@@ -99,6 +99,13 @@ def _after_commit(launch_id: int, version: int, kind: str) -> None:
     sections = launch_changed(launch_id, version, kind)
     if sections is not None and kind != "readiness.changed":
         Launch.objects.filter(pk=launch_id).update(readiness_state=sections.state)
+    if sections is None or "stale" in sections.state.get("signoffs", {}).values():
+        from .services import signoffs_lapse  # services records its changes through here
+
+        try:
+            signoffs_lapse(launch_id)
+        except Exception:  # the change itself is committed; the clock's sweep tries again
+            log.exception("could not record lapsed sign-offs of launch %s", launch_id)
 
 
 def _actor_name(actor) -> str:

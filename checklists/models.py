@@ -262,6 +262,10 @@ class SignOff(AppendOnly):
     class Decision(models.TextChoices):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        # Recorded by the system when an approval goes stale (services.signoffs_lapse): the
+        # approval stays stale from then on, whatever the state does, until its role signs
+        # again. ``comment`` says why; ``snapshot_hash`` names the approval that lapsed.
+        LAPSED = "lapsed", "Lapsed"
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="signoffs")
     role = models.SlugField(max_length=40)
@@ -278,9 +282,13 @@ class SignOff(AppendOnly):
     class Meta:
         ordering = ["launch", "role", "-at", "-id"]
         constraints = [
-            # One decision per role and approved state: a replayed form is not a second row.
+            # An approval lapses once. (One decision per role and state since the last lapse,
+            # so that a replayed form is not a second row, is checked under the launch's row
+            # lock in services.signoff_record: after a lapse the same state may be signed again.)
             models.UniqueConstraint(
-                fields=["launch", "role", "snapshot_hash"], name="signoff_once_per_state"
+                fields=["launch", "role", "snapshot_hash"],
+                condition=models.Q(decision="lapsed"),
+                name="signoff_lapses_once",
             ),
         ]
 

@@ -131,6 +131,7 @@ class SignOffIn:
     comment: str = ""
     approved_states: Mapping[str, str] = field(default_factory=dict)
     approved_plan: str = ""
+    lapsed: str = ""  # why an approval went stale: it stays stale until its role signs again
 
 
 @dataclass(frozen=True)
@@ -489,6 +490,8 @@ def evaluate_signoffs(
 def _approved_or_stale(
     s: SignOffIn, criteria: Mapping[str, CriterionResult], plan_hash: str
 ) -> SignOffResult:
+    if s.lapsed:
+        return SignOffResult(s, "stale", s.lapsed)
     if s.approved_plan and plan_hash and s.approved_plan != plan_hash:
         why = f"{s.title} approval is stale: the plan changed after it was given. Renew it."
         return SignOffResult(s, "stale", why)

@@ -133,13 +133,27 @@ def _criterion_in(c: Criterion, test_titles, source_titles) -> engine.CriterionI
     )
 
 
+def current_signoffs(rows) -> dict[str, tuple[SignOff, str]]:
+    """Per role, its current decision and, when that approval has lapsed, why. ``rows`` are a
+    launch's sign-offs ordered newest first per role; a lapse row names the approval it ended."""
+    current: dict[str, tuple[SignOff, str]] = {}
+    lapses: dict[str, SignOff] = {}
+    for s in rows:
+        if s.role in current:
+            continue
+        if s.decision == SignOff.Decision.LAPSED:
+            lapses.setdefault(s.role, s)
+            continue
+        lapse = lapses.get(s.role)
+        current[s.role] = (s, lapse.comment if lapse else "")
+    return current
+
+
 def _signoffs_in(launch: Launch) -> tuple[engine.SignOffIn, ...]:
-    newest: dict[str, SignOff] = {}
-    for s in launch.signoffs.all():  # ordered newest first per role
-        newest.setdefault(s.role, s)
+    newest = current_signoffs(launch.signoffs.all())  # prefetched, ordered newest first
     result = []
     for role in launch.signoff_roles.all():
-        s = newest.get(role.key)
+        s, lapsed = newest.get(role.key, (None, ""))
         result.append(
             engine.SignOffIn(
                 role=role.key,
@@ -151,6 +165,7 @@ def _signoffs_in(launch: Launch) -> tuple[engine.SignOffIn, ...]:
                 comment=s.comment if s else "",
                 approved_states=(s.snapshot.get("criteria", {}) if s else {}),
                 approved_plan=(s.snapshot.get("plan", "") if s else ""),
+                lapsed=lapsed,
             )
         )
     return tuple(result)

@@ -39,7 +39,7 @@ from .plan import (
     SignOffRoleSpec,
     TaskSpec,
 )
-from .selectors import board_of, launch_with_plan
+from .selectors import board_of, current_signoffs, launch_with_plan
 from .snapshot import differences, snapshot_hash, snapshot_of
 from .thresholds import parse_threshold
 from .tokens import digest_of
@@ -127,14 +127,15 @@ def source_queries(spec: PlanSpec) -> dict[str, list]:
 
 
 def plan_import(spec: PlanSpec, *, actor=None, actor_name: str = "") -> ImportResult:
-    """Create or update the launch ``spec`` describes. A no-op when the plan is unchanged;
-    otherwise one ``plan.imported`` Event lists what changed. Ticks, task status, runs and
-    sign-offs are kept."""
+    """Create or update the launch ``spec`` describes. A no-op when the rows already say what
+    the plan says; otherwise one ``plan.imported`` Event lists what changed. Ticks, task
+    status, runs and sign-offs are kept.
+
+    The rows are compared, not only the plan's hash: a row changed behind the plan's back (a
+    database edit) is put back by importing the plan again, and the Event says so."""
     new_hash = spec.content_hash()
     with transaction.atomic():
         launch = Launch.objects.select_for_update().filter(slug=spec.launch.slug).first()
-        if launch is not None and launch.plan_hash == new_hash:
-            return ImportResult(launch, created=False, changed=False)
         created = launch is None
         if created:
             launch = Launch.objects.create(slug=spec.launch.slug, name=spec.launch.name)
@@ -146,6 +147,8 @@ def plan_import(spec: PlanSpec, *, actor=None, actor_name: str = "") -> ImportRe
         changes += metrics_services.sources_sync(
             launch, [asdict(s) | {"queries": queries.get(s.key, [])} for s in spec.sources]
         )
+        if not changes and old_hash == new_hash:
+            return ImportResult(launch, created=False, changed=False)
         summary = "Launch created from its plan" if created else "Plan re-imported"
         append_event(
             launch,
@@ -164,6 +167,8 @@ def _sync_launch(launch: Launch, spec: PlanSpec, new_hash: str) -> list[str]:
     changed = [n for n in LAUNCH_FIELDS if getattr(launch, n) != getattr(spec.launch, n)]
     if "visibility" in changed and launch.pk:  # made private: open pages recheck their viewers
         access_changed()
+    if not changed and launch.plan_hash == new_hash:
+        return []
     for name in changed:
         setattr(launch, name, getattr(spec.launch, name))
     launch.plan_hash = new_hash
@@ -325,6 +330,8 @@ def readiness_check(launch_id: int) -> bool:
     launch = launch_with_plan(pk=launch_id)
     readiness = board_of(launch).readiness
     state = readiness_state(readiness)
+    if any(s.status == "stale" and not s.spec.lapsed for s in readiness.signoffs):
+        signoffs_lapse(launch_id)  # stale by the clock alone: it stays stale from now on
     if state == launch.readiness_state:
         return False
     titles = {c.key: c.spec.title for c in readiness.criteria}
@@ -437,10 +444,27 @@ class Refused(ChangeRefused):
 
 def _current_roles_signed(user, launch: Launch) -> set[str]:
     """Roles this person currently has an approval in force for on the launch."""
-    newest: dict[str, SignOff] = {}
-    for s in SignOff.objects.filter(launch=launch).order_by("role", "-at", "-id"):
-        newest.setdefault(s.role, s)
-    return {r for r, s in newest.items() if s.user_id == user.pk and s.decision == "approved"}
+    rows = SignOff.objects.filter(launch=launch).order_by("role", "-at", "-id")
+    return {
+        role
+        for role, (s, lapsed) in current_signoffs(rows).items()
+        if s.user_id == user.pk and s.decision == "approved" and not lapsed
+    }
+
+
+def _signed_since_lapse(launch: Launch, role: str, digest: str) -> bool:
+    """Whether this role already decided on this very state since its last lapse (a replayed
+    form). Called under the launch's row lock, so two submissions cannot both pass."""
+    for decision, signed in (
+        SignOff.objects.filter(launch=launch, role=role)
+        .order_by("-at", "-id")
+        .values_list("decision", "snapshot_hash")
+    ):
+        if decision == SignOff.Decision.LAPSED:
+            return False
+        if signed == digest:
+            return True
+    return False
 
 
 def signoff_record(
@@ -480,21 +504,19 @@ def signoff_record(
                 # the form's own state is kept for an hour; past that, no list of changes
                 {"hash": current, "changes": differences(shown, snapshot) if shown else []},
             )
-        try:
-            with transaction.atomic():
-                signoff = SignOff.objects.create(
-                    launch=launch,
-                    role=role,
-                    decision=decision,
-                    user=user,
-                    by_name=user.get_username(),
-                    comment=comment.strip(),
-                    at=timezone.now(),
-                    snapshot_hash=current,
-                    snapshot=snapshot,
-                )
-        except IntegrityError:
-            raise Conflict(f"{title} already signed this exact state.", {"hash": current}) from None
+        if _signed_since_lapse(launch, role, current):
+            raise Conflict(f"{title} already signed this exact state.", {"hash": current})
+        signoff = SignOff.objects.create(
+            launch=launch,
+            role=role,
+            decision=decision,
+            user=user,
+            by_name=user.get_username(),
+            comment=comment.strip(),
+            at=timezone.now(),
+            snapshot_hash=current,
+            snapshot=snapshot,
+        )
         verb = "approved" if decision == SignOff.Decision.APPROVED else "rejected"
         append_event(
             launch,
@@ -505,6 +527,52 @@ def signoff_record(
             after={"role": role, "decision": decision, "snapshot_hash": current},
         )
     return signoff
+
+
+def signoffs_lapse(launch_id: int) -> list[str]:
+    """Record that approvals the readiness now calls stale have lapsed: from then on they stay
+    stale whatever the state does (a run invalidated, a plan put back, an item ticked again),
+    until their role signs again. Called after every change that could make one stale (see
+    events._after_commit) and by the clock; returns the roles that lapsed."""
+    try:
+        return _lapse(launch_id)
+    except IntegrityError:  # another process recorded the same lapse first
+        return []
+
+
+def _lapse(launch_id: int) -> list[str]:
+    with transaction.atomic():
+        launch = Launch.objects.select_for_update().get(pk=launch_id)
+        fresh = launch_with_plan(pk=launch_id)
+        newest = current_signoffs(fresh.signoffs.all())
+        lapsing = [
+            (s, newest[s.spec.role][0])
+            for s in board_of(fresh).readiness.signoffs
+            if s.status == "stale" and s.spec.role in newest and not newest[s.spec.role][1]
+        ]
+        now = timezone.now()
+        for result, approval in lapsing:
+            SignOff.objects.create(
+                launch=launch,
+                role=approval.role,
+                decision=SignOff.Decision.LAPSED,
+                user=None,
+                by_name="system",
+                comment=result.why,
+                at=max(now, approval.at + timedelta(microseconds=1)),
+                snapshot_hash=f"lapsed:{approval.pk}",
+                snapshot={"approval": approval.pk, "approval_hash": approval.snapshot_hash},
+            )
+            append_event(
+                launch,
+                kind="signoff.lapsed",
+                subject=f"signoff:{approval.role}",
+                summary=result.why,
+                actor_name="system",
+                before={"role": approval.role, "status": "approved", "by": approval.by_name},
+                after={"role": approval.role, "status": "stale", "approval": approval.pk},
+            )
+    return [approval.role for _, approval in lapsing]
 
 
 def _shown_snapshot(shown_hash: str) -> dict:
