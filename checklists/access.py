@@ -169,18 +169,22 @@ class TokenRefused(Exception):
         self.status, self.message = status, message
 
 
-def check_token(plain: str, launch: Launch, scope: str) -> ApiToken:
+def check_token(plain: str, launch: Launch | None, scope: str, noun: str = "launch") -> ApiToken:
     """The usable token for ``scope`` on ``launch``, or TokenRefused: 401 unknown, revoked or
-    expired; 404 another launch's (no hint that this launch exists); 403 scope missing."""
+    expired, whether or not the launch exists; 404 a missing launch or another launch's (the
+    same answer: no hint that a private launch exists); 403 scope missing."""
     token = ApiToken.objects.usable().filter(digest=digest_of(plain)).first()
     if token is None:
-        security.warning("refused an unknown, revoked or expired API token for %s", launch.slug)
+        security.warning("refused an unknown, revoked or expired API token")
         raise TokenRefused(401, "the token is unknown, revoked or expired")
-    if token.launch_id != launch.pk:
+    if launch is None or token.launch_id != launch.pk:
         security.warning(
-            "refused token %s… of launch %s on %s", token.prefix, token.launch_id, launch.slug
+            "refused token %s… of launch %s on %s",
+            token.prefix,
+            token.launch_id,
+            launch.slug if launch else "a missing launch",
         )
-        raise TokenRefused(404, "no such launch")
+        raise TokenRefused(404, f"no such {noun}")
     if scope not in token.scopes:
         security.warning("refused token %s… without scope %s", token.prefix, scope)
         raise TokenRefused(403, f"the token may not {ApiToken.Scope(scope).label.lower()}")

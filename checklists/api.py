@@ -64,13 +64,11 @@ def launch_readiness(request, slug):
     if refused := _token_in_url(request):
         return refused
     launch = Launch.objects.filter(slug=slug).only("id", "slug", "version", "visibility").first()
-    if launch is None:
-        return error(f"no launch {slug!r}", 404)
-    if bearer_token(request):
+    if bearer_token(request):  # the token first: a bad one is 401 whether the launch exists
         _, refused = _authorize(request, launch, ApiToken.Scope.READ)
         if refused:
             return refused
-    elif not can_read(request, launch):
+    elif launch is None or not can_read(request, launch):
         return error(f"no launch {slug!r}", 404)
     if refused := version_refused(request.GET.get("version"), launch.version):
         return refused
@@ -124,15 +122,16 @@ def _token_in_url(request) -> HttpResponse | None:
     return None
 
 
-def _authorize(request, launch, scope):
-    """(token, None) or (None, error response) for a bearer-token request."""
+def _authorize(request, launch, scope, noun="launch"):
+    """(token, None) or (None, error response) for a bearer-token request. ``launch`` may be
+    None (no such launch): the answer is then the one another launch's token gets."""
     plain = bearer_token(request)
     if plain is None:
         response = error("send the launch's API token as Authorization: Bearer <token>", 401)
         response["WWW-Authenticate"] = 'Bearer realm="launchboard"'
         return None, response
     try:
-        token = check_token(plain, launch, scope)
+        token = check_token(plain, launch, scope, noun)
     except TokenRefused as refused:
         return None, error(refused.message, refused.status)
     return token, None
@@ -207,8 +206,6 @@ def runs_upload(request, slug):
     if refused := _token_in_url(request):
         return refused
     launch = Launch.objects.filter(slug=slug).first()
-    if launch is None:
-        return error("no such launch", 404)
     token, refused = _authorize(request, launch, ApiToken.Scope.UPLOAD)
     if refused:
         return refused
@@ -227,13 +224,11 @@ def run_detail(request, run_id: int):
     if refused := _token_in_url(request):
         return refused
     run = run_by_id(run_id)
-    if run is None:
-        return error("no such run", 404)
     if bearer_token(request):
-        _, refused = _authorize(request, run.launch, ApiToken.Scope.READ)
+        _, refused = _authorize(request, run.launch if run else None, ApiToken.Scope.READ, "run")
         if refused:
-            return error("no such run", 404) if refused.status_code == 404 else refused
-    elif not can_read(request, run.launch):
+            return refused
+    elif run is None or not can_read(request, run.launch):
         return error("no such run", 404)
     return json_response(run_json(run))
 

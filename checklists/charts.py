@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from .presenters import schedule
 
 STATUS_COLORS = {
@@ -18,6 +20,12 @@ STATUS_NAMES = {
 }
 
 
+def plain(text: str) -> str:
+    """Text from a plan, shown by plotly as text: plotly reads tags in labels (<a href>, <b>,
+    styles), and turns the entities back into the characters."""
+    return escape(text, quote=False)
+
+
 def _clock(minutes: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
@@ -25,7 +33,7 @@ def _clock(minutes: int) -> str:
 def gantt_figure(tasks) -> dict:
     """The task timeline: each task after its dependencies, coloured by status."""
     rows = schedule(tasks)
-    titles = [f"{t.title}{' (optional)' if t.optional else ''}" for t, _, _ in rows]
+    titles = [plain(f"{t.title}{' (optional)' if t.optional else ''}") for t, _, _ in rows]
     traces = []
     for status, color in STATUS_COLORS.items():
         picked = [
@@ -245,7 +253,7 @@ def live_figure(
     scale = 100 if unit == "%" else 1
     values = [None if v is None else v * scale for v in points.get("v", [])]
     layout = _base_layout(200) | {
-        "yaxis": {"title": {"text": unit or title}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": plain(unit or title)}, "rangemode": "tozero"},
         "shapes": [],
         "annotations": [],
         "showlegend": False,
@@ -255,7 +263,7 @@ def live_figure(
         (limit, limit_label or "limit", "#111827"),
     ):
         if value is not None:
-            shape, note = _hline(value * scale, "y", f"{label} {value * scale:g}", color)
+            shape, note = _hline(value * scale, "y", plain(f"{label} {value * scale:g}"), color)
             layout["shapes"].append(shape)
             layout["annotations"].append(note)
     return {
@@ -263,7 +271,7 @@ def live_figure(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": title,
+                "name": plain(title),
                 "x": points.get("t", []),
                 "y": values,
                 "line": {"color": "#1565c0"},

@@ -7,6 +7,7 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.core.cache import caches
 from django.db import IntegrityError, transaction
@@ -247,6 +248,13 @@ def _tick_state(c: Criterion) -> dict:
     }
 
 
+def web_link(text: str) -> bool:
+    """An address a browser opens as a page: http(s) with a host, no script or data URL, and
+    short enough for its column."""
+    parsed = urlsplit(text)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and len(text) <= 200
+
+
 def criterion_tick(
     criterion: Criterion,
     *,
@@ -270,6 +278,8 @@ def criterion_tick(
             return c
         if not checked and not reason.strip():
             raise ChangeRefused("Say why you untick it.")
+        if checked and evidence_url.strip() and not web_link(evidence_url.strip()):
+            raise ChangeRefused("An evidence link is an http:// or https:// address.")
         before = _tick_state(c)
         name = actor.get_username() if actor is not None else "system"
         c.checked, c.checked_at = checked, timezone.now() if checked else None

@@ -197,8 +197,20 @@ def members_view(request, slug):
     )
 
 
+def posted_number(request, name: str, low: int = 1, high: int = 2**63 - 1) -> int | None:
+    """A whole number a form posted, or None when it is not one (a 400, never a 500: the
+    database refuses ids past a bigint)."""
+    text = request.POST.get(name, "").strip()
+    if not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
 def _members_change(request, launch) -> str:
     if request.POST.get("remove"):
+        if posted_number(request, "remove") is None:
+            return "No such member."
         membership = (
             Membership.objects.filter(launch=launch, pk=request.POST["remove"])
             .select_related("user", "launch")
@@ -239,10 +251,14 @@ def _members_change(request, launch) -> str:
 @login_required
 def share_view(request, slug):
     launch = launch_for(request, slug, "admin")
-    created = None
+    created = error = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            share_link_revoke(launch, request.POST["revoke"], actor=request.user)
+            link_id = posted_number(request, "revoke")
+            if link_id is None:
+                error = "No such link."
+            else:
+                share_link_revoke(launch, link_id, actor=request.user)
         else:
             secret = share_link_create(
                 launch, label=request.POST.get("label") or "link", actor=request.user
@@ -250,7 +266,10 @@ def share_view(request, slug):
             created = request.build_absolute_uri(f"/s/{secret}/")
     links = ShareLink.objects.filter(launch=launch)
     return render(
-        request, "launches/share.html", {"launch": launch, "links": links, "created": created}
+        request,
+        "launches/share.html",
+        {"launch": launch, "links": links, "created": created, "error": error},
+        status=400 if error else 200,
     )
 
 
@@ -267,15 +286,20 @@ def share_open(request, secret):
 @login_required
 def tokens_view(request, slug):
     launch = launch_for(request, slug, "admin")
-    created = None
+    created = error = None
     if request.method == "POST":
+        token_id = posted_number(request, "revoke")
+        days = posted_number(request, "days", 1, 365) if request.POST.get("days") else 30
         if request.POST.get("revoke"):
-            token = get_object_or_404(ApiToken, launch=launch, pk=request.POST["revoke"])
+            if token_id is None:
+                raise Http404("No such token.")
+            token = get_object_or_404(ApiToken, launch=launch, pk=token_id)
             token_revoke(token, actor_name=request.user.get_username())
             security.info("API token %s… of %s revoked by %s", token.prefix, slug, request.user.pk)
+        elif days is None:
+            error = "Days: a whole number from 1 to 365."
         else:
             scopes = [s for s in request.POST.getlist("scopes") if s in ApiToken.Scope.values]
-            days = min(max(int(request.POST.get("days") or 30), 1), 365)
             token, created = token_create(
                 launch,
                 name=request.POST.get("name") or "ci",
@@ -288,7 +312,14 @@ def tokens_view(request, slug):
     return render(
         request,
         "launches/tokens.html",
-        {"launch": launch, "tokens": tokens, "created": created, "scopes": ApiToken.Scope.choices},
+        {
+            "launch": launch,
+            "tokens": tokens,
+            "created": created,
+            "error": error,
+            "scopes": ApiToken.Scope.choices,
+        },
+        status=400 if error else 200,
     )
 
 
