@@ -73,7 +73,7 @@ def launch_readiness(request, slug):
     if refused := version_refused(request.GET.get("version"), launch.version):
         return refused
     shown = sections.current(launch.pk, version=launch.version)
-    return rendered_json(request, shown.api, shown.etag)
+    return rendered_json(request, shown.api, shown.etag, private=not shown.public)
 
 
 def version_refused(asked: str | None, current: int) -> HttpResponse | None:
@@ -91,13 +91,17 @@ def version_refused(asked: str | None, current: int) -> HttpResponse | None:
     )
 
 
-def rendered_json(request, body: bytes, etag: str) -> HttpResponse:
+def rendered_json(request, body: bytes, etag: str, private: bool = False) -> HttpResponse:
+    """The rendered JSON, or 304 for its ETag. A private launch's, or one asked for with a
+    token or a session, is ``private, no-store``: no cache keeps it (a poller still sends the
+    ETag it kept itself)."""
     if etag_matches(request.headers.get("If-None-Match", ""), etag):
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
-    response["Cache-Control"] = "private, no-cache" if bearer_token(request) else "no-cache"
+    personal = private or bearer_token(request) or request.user.is_authenticated
+    response["Cache-Control"] = "private, no-store" if personal else "no-cache"
     return response
 
 

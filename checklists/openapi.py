@@ -65,6 +65,17 @@ SCHEMAS = {
         "required": ["status", "database"],
         "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
     },
+    "Ready": {
+        "type": "object",
+        "required": ["status", "database", "redis", "worker"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "not ready"]},
+            "database": {"type": "string"},
+            "redis": {"type": "string"},
+            "worker": {"type": "string"},
+            "missing": {"type": "array", "items": {"type": "string"}},
+        },
+    },
     "LaunchList": {
         "type": "object",
         "required": ["launches"],
@@ -242,6 +253,17 @@ def openapi_document() -> dict:
                     "summary": "Liveness and database check",
                     "security": [],
                     "responses": {"200": _json("Healthy", "Health"), "503": _error("Unhealthy")},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness to serve: database, Redis if configured, a worker "
+                    "heartbeat younger than a minute",
+                    "security": [],
+                    "responses": {
+                        "200": _json("Ready", "Ready"),
+                        "503": _json("Not ready: missing names what", "Ready"),
+                    },
                 }
             },
             "/api/launches/": {

@@ -30,7 +30,7 @@ def launch_status(request, slug):
         "caps": capabilities(request.user, launch, request.session)
     }
     response = render(request, "launches/status.html", context)
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "private, no-store"  # made for this viewer (forms, CSRF)
     return response
 
 

@@ -32,6 +32,38 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+def csrf_failure(request, reason=""):
+    """A POST (or DELETE, PUT...) without a valid CSRF token: JSON under /api/, where clients
+    read JSON, and Django's page elsewhere."""
+    if _api(request):
+        return JsonResponse(
+            {"error": "refused: send the launch's API token (Authorization: Bearer <token>)"},
+            status=403,
+        )
+    from django.views.csrf import csrf_failure as page
+
+    return page(request, reason=reason)
+
+
+class ApiErrors:
+    """A method an API path does not take (DELETE, PUT...) is answered in JSON like every
+    other API error, with its Allow header, not with Django's empty HTML 405."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and _api(request):
+            allowed = response.get("Allow", "")
+            response = JsonResponse(
+                {"error": f"method {request.method} not allowed here; allowed: {allowed}"},
+                status=405,
+            )
+            response["Allow"] = allowed
+        return response
+
+
 def server_error(request):
     """Say nothing about the failure, but give the request id to quote (it is in the logs)."""
     request_id = getattr(request, "id", current())

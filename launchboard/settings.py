@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from launchboard.private import open_private, private_dir, private_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -123,9 +125,9 @@ def load_secret_key(data_dir: Path, production: bool) -> str:
     # restarts without anyone having to invent a secret.
     key_file = data_dir / "secret_key"
     if not key_file.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
+        private_dir(data_dir)
+        with open_private(key_file, "w") as out:
+            out.write(secrets.token_urlsafe(64))
     return key_file.read_text().strip()
 
 
@@ -147,8 +149,8 @@ if DATABASE_POOL_MAX in (1, 2, 3):
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL, pool_max=DATABASE_POOL_MAX)}
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {"default": sqlite_database(DATA_DIR / "launchboard.sqlite3")}
+    private_dir(DATA_DIR)
+    DATABASES = {"default": sqlite_database(private_file(DATA_DIR / "launchboard.sqlite3"))}
 
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = load_secret_key(DATA_DIR, production=bool(DATABASE_URL))
@@ -176,6 +178,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "launchboard.requestid.request_id_middleware",
+    "launchboard.middleware.SecurityHeaders",
+    "launchboard.errors.ApiErrors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,7 +188,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "launchboard.middleware.SecurityHeaders",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -339,6 +342,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.requeue_stalled_runs",
         "schedule": float(READINESS_SWEEP_SECONDS),
     },
+    "heartbeat": {"task": "launchboard.tasks.heartbeat", "schedule": 15.0},  # GET /readyz
 }
 
 # --- Launchboard -------------------------------------------------------------------------------
@@ -355,6 +359,7 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = 12 * 60 * 60  # signers re-authenticate at least twice a day
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "launchboard.errors.csrf_failure"  # JSON under /api/
 
 # --- HTTPS (behind a TLS-terminating proxy or not) ----------------------------------------------
 HTTPS = env_bool("LAUNCHBOARD_HTTPS", default=False)

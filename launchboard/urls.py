@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from checklists import actions, api, trust, views
+from launchboard import health
 
 urlpatterns = [
     path("", views.launch_list, name="launch-list"),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("favicon.ico", RedirectView.as_view(url=static("launchboard/favicon.svg"))),
     path("healthz", api.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/launches/", api.launches, name="api-launches"),
     path("api/launches/<slug:slug>/", api.launch_readiness, name="api-launch"),
     path("api/launches/<slug:slug>/runs/", api.runs_upload, name="api-runs-upload"),

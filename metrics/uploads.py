@@ -14,6 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
+from launchboard.private import open_private, private_dir
+
 
 class StoredUpload:
     """What the handler leaves behind for the view: a path on disk, its hash and size."""
@@ -42,9 +44,9 @@ class HashingUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        settings.UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.UPLOAD_DIR)
         self._path = settings.UPLOAD_DIR / f"{uuid.uuid4().hex}.upload"
-        self._file = self._path.open("wb")
+        self._file = open_private(self._path)
         self._digest, self._size = hashlib.sha256(), 0
 
     def receive_data_chunk(self, raw_data, start):
@@ -87,7 +89,7 @@ STALLED_S = 60.0  # a file that stopped growing with no marker: its web process 
 
 
 def new_upload_path() -> Path:
-    settings.UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.UPLOAD_DIR)
     return settings.UPLOAD_DIR / f"{uuid.uuid4().hex}.upload"
 
 
@@ -168,7 +170,7 @@ class UploadWriter:
     def __init__(self, path: Path):
         self.path = path
         self.size = 0
-        self._file = path.open("wb")
+        self._file = open_private(path)
         self._digest = hashlib.sha256()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="upload-writer")
         self._pending: list = []

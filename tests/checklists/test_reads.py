@@ -155,7 +155,7 @@ def test_a_token_poller_gets_304_too(demo, client):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(API, HTTP_IF_NONE_MATCH=etag, **auth)
     assert response.status_code == 304
-    assert response["Cache-Control"] == "private, no-cache"
+    assert response["Cache-Control"] == "private, no-store"
     assert len(queries) <= 2  # the launch and the token: no engine, no evidence
 
 
@@ -311,7 +311,7 @@ def test_a_share_link_holder_reads_a_private_launch_through_django_and_others_st
 
     shared, stranger = run(scenario())
     assert shared.status == 200 and b"Sized 5" in shared.body
-    assert shared.headers["cache-control"] == "private, no-cache"
+    assert shared.headers["cache-control"] == "private, no-store"
     assert stranger.status == 404 and b"Sized 5" not in stranger.body
 
 
@@ -387,7 +387,7 @@ def test_behind_https_plain_http_is_left_to_django_and_https_gets_hsts(demo, hub
 
         plain, proxied = run(scenario())
     assert "strict-transport-security" not in plain.headers
-    assert plain.headers["cache-control"] == "private, no-cache"  # Django's answer, not ours
+    assert plain.headers["cache-control"] == "private, no-store"  # Django's answer, not ours
     assert app.answered == 1  # the proxied one
     assert proxied.status == 200
     assert proxied.headers["strict-transport-security"].startswith("max-age=31536000")
