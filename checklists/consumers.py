@@ -31,6 +31,20 @@ _encoded: dict[tuple, str] = {}  # one JSON text per update, shared by every pag
 class LaunchConsumer(AsyncJsonWebsocketConsumer):
     launch_id = None
     channel_layer_alias = "no layer: the process hub receives for its pages"
+    closed = False  # by us or by the client: nothing more is sent, nothing more is read
+
+    async def close(self, code=None, reason=None):
+        """Once. A flood keeps arriving after we closed; a second close, or a send, after the
+        first is a RuntimeError in the server (and a traceback per page in its log)."""
+        if self.closed:
+            return
+        self.closed = True
+        await super().close(code=code, reason=reason)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        if self.closed:
+            return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def connect(self):
         self.version, self.wanted, self.sent_at, self.pushing = 0, 0, 0.0, False
@@ -47,6 +61,7 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
         await self.push(version=version, snapshot=True)
 
     async def disconnect(self, code):
+        self.closed = True
         if self.launch_id is not None:
             realtime.unregister(self)
 
@@ -62,6 +77,8 @@ class LaunchConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """A page only ever asks for a resync; anything else, too big or too often, is a
         misbehaving client: close it rather than let it make the server work (S6)."""
+        if self.closed:
+            return  # what was in flight when we closed it
         now = time.monotonic()
         if now - self.window_start >= 1.0:
             self.window_start, self.window_count = now, 0

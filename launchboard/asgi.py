@@ -7,6 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "launchboard.settings")
 django_asgi_app = get_asgi_application()
 
+from launchboard import redact  # noqa: E402
+
+redact.install()  # the server's access log prints paths and queries: cut the secrets out
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -180,6 +180,7 @@ MIDDLEWARE = [
     "launchboard.requestid.request_id_middleware",
     "launchboard.middleware.SecurityHeaders",
     "launchboard.errors.ApiErrors",
+    "checklists.tokens.TokensInUrls",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -377,7 +378,10 @@ LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "launchboard.requestid.RequestContextFilter"}},
+    "filters": {
+        "request": {"()": "launchboard.requestid.RequestContextFilter"},
+        "redact": {"()": "launchboard.redact.RedactSecrets"},  # tokens and share secrets
+    },
     "formatters": {
         "plain": {
             "()": "launchboard.requestid.UTCFormatter",
@@ -389,7 +393,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request"],
+            "filters": ["request", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -48,3 +48,6 @@ def test_a_huge_frame_or_a_flood_closes_the_socket_and_the_server_carries_on():
             await calm.close()
 
         asyncio.run(asyncio.wait_for(scenario(), 60))
+        log = server.log.read_text()
+        # a client we closed is not an error of ours (issue 10 §8)
+        assert "Traceback" not in log and "RuntimeError" not in log, log[-2000:]
