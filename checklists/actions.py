@@ -4,11 +4,16 @@ when the page asked with fetch)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from metrics.selectors import run_by_id
@@ -16,6 +21,7 @@ from metrics.services import IngestError, run_invalidate, run_pin_baseline
 
 from .access import launch_for
 from .api import accept_upload, json_response
+from .quotas import form_upload_admit
 from .services import ChangeRefused, Conflict, criterion_tick, task_move
 
 
@@ -87,20 +93,61 @@ def criterion_tick_view(request, slug, key):
     return _done(request, launch, f"{c.title}: {'ticked' if c.checked else 'unticked'}.")
 
 
-@csrf_exempt  # the upload handler must be in place before CSRF reads the body; checked below
+@csrf_exempt  # checked below, before anything is written to disk
 @login_required
 @require_POST
 def upload_view(request, slug):
-    from metrics.uploads import HashingUploadHandler
+    """A result file from the page's form. Nothing reaches the upload dir before the request is
+    allowed: the permission needs no body; the CSRF token is read with every file skipped; then
+    the body (already in Django's spool) is parsed again, keeping the one ``file``."""
+    from metrics.uploads import HashingUploadHandler, SkipFiles
 
-    request.upload_handlers = [HashingUploadHandler(request)]
-    return _protected_upload(request, slug)
-
-
-@csrf_protect
-def _protected_upload(request, slug):
     launch = launch_for(request, slug, "edit")
-    return accept_upload(request, launch, via="upload", actor_name=request.user.get_username())
+    _seekable_body(request)
+    request.upload_handlers = [SkipFiles(request)]
+    refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+    if refused is not None:
+        return refused
+    if wait := form_upload_admit(request.user):
+        response = _done(request, launch, wait.message, messages.ERROR, 429)
+        response["Retry-After"] = str(wait.retry_after)
+        return response
+    _parse_again(request)
+    handler = HashingUploadHandler(request)
+    request.upload_handlers = [handler]
+    response = None
+    try:
+        response = accept_upload(
+            request, launch, via="upload", actor_name=request.user.get_username()
+        )
+    finally:
+        if response is None or response.status_code >= 400:
+            handler.forget()  # a refused file is never left behind
+    return response
+
+
+def _seekable_body(request) -> None:
+    """Under ASGI the body already is a spooled file; elsewhere (WSGI, the test client) spool
+    it the same way, in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE and in the temp dir past it."""
+    stream = request._stream
+    if getattr(stream, "seekable", lambda: False)():
+        return
+    spooled = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the request owns it from here
+        max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    )
+    shutil.copyfileobj(stream, spooled)
+    spooled.seek(0)
+    request._stream = spooled
+
+
+def _parse_again(request) -> None:
+    """Forget the fields-only parse so the next look at request.POST/FILES parses the body
+    again from the start (under ASGI the body is a spooled file Django has read whole)."""
+    request._stream.seek(0)
+    request._read_started = False
+    for name in ("_post", "_files"):
+        if hasattr(request, name):
+            delattr(request, name)
 
 
 def _run_of(launch, run_id):

@@ -217,10 +217,16 @@ def runs_upload(request, slug):
         response = error(wait.message, 429)
         response["Retry-After"] = str(wait.retry_after)
         return response
+    handler = HashingUploadHandler(request)
+    request.upload_handlers = [handler]
+    response = None
     try:
-        return accept_upload(request, launch, via="api", actor_name=f"token {token.name}")
+        response = accept_upload(request, launch, via="api", actor_name=f"token {token.name}")
+        return response
     finally:
-        upload_charge(token, sum(getattr(h, "received", 0) for h in request.upload_handlers))
+        if response is None or response.status_code >= 400:
+            handler.forget()  # a refused file is never left behind
+        upload_charge(token, handler.received)  # every byte sent, kept or not
 
 
 @require_GET

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -56,6 +57,27 @@ def upload_admit(token: ApiToken) -> Refusal | None:
             uploads_this_minute=count + 1,
             upload_day=today,
             upload_bytes_today=used,
+        )
+    return None
+
+
+def form_upload_admit(user) -> Refusal | None:
+    """Count one form upload against the person, or say how long to wait: a fixed one-minute
+    window in the shared cache (Redis in production), so every web process counts together."""
+    now = timezone.now()
+    key = f"lb:form-uploads:{user.pk}:{now:%Y%m%d%H%M}"
+    cache = caches["sections"]
+    try:
+        cache.add(key, 0, 120)
+        count = cache.incr(key)
+    except Exception:  # no shared cache: the per-token and size limits still hold
+        return None
+    if count > settings.USER_UPLOADS_PER_MINUTE:
+        wait = max(1, 60 - now.second)
+        return Refusal(
+            f"you may upload {settings.USER_UPLOADS_PER_MINUTE} files a minute; "
+            f"try again in {wait} s",
+            wait,
         )
     return None
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 
 from launchboard.private import open_private, private_dir
 
@@ -27,8 +27,23 @@ class StoredUpload:
         pass
 
 
+class SkipFiles(FileUploadHandler):
+    """Reads a multipart body's fields and writes none of its files anywhere (the CSRF token of
+    a form upload is read this way, before the request is allowed to store anything)."""
+
+    def new_file(self, *args, **kwargs):
+        raise SkipFile()
+
+    def receive_data_chunk(self, raw_data, start):
+        return None
+
+    def file_complete(self, file_size):
+        return None
+
+
 class HashingUploadHandler(FileUploadHandler):
-    """Writes each uploaded file to UPLOAD_DIR as it arrives; never keeps it in memory."""
+    """Writes the upload's one file (the field ``file``) to UPLOAD_DIR as it arrives; never
+    keeps it in memory. Other file fields, and a second ``file``, are skipped unwritten."""
 
     def __init__(self, request=None, limit: int | None = None):
         super().__init__(request)
@@ -36,14 +51,22 @@ class HashingUploadHandler(FileUploadHandler):
         self.too_large = False
         self._file = self._path = self._digest = None
         self._size = 0
+        self._stored = False
 
     @property
     def received(self) -> int:
-        """Bytes of the file received so far (kept or not)."""
-        return self._size
+        """Bytes the request sent, kept or not (what a quota counts)."""
+        try:
+            declared = int(self.request.META.get("CONTENT_LENGTH") or 0) if self.request else 0
+        except ValueError:
+            declared = 0
+        return max(declared, self._size)
 
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
+    def new_file(self, field_name, *args, **kwargs):
+        if field_name != "file" or self._stored:
+            raise SkipFile()
+        self._stored = True
+        super().new_file(field_name, *args, **kwargs)
         private_dir(settings.UPLOAD_DIR)
         self._path = settings.UPLOAD_DIR / f"{uuid.uuid4().hex}.upload"
         self._file = open_private(self._path)
@@ -61,7 +84,16 @@ class HashingUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         self._file.close()
+        self._file = None  # complete: an "interrupted" later (a skipped last part) keeps it
         return StoredUpload(self._path, self.file_name or "", self._size, self._digest.hexdigest())
+
+    def forget(self) -> None:
+        """Remove the file this request stored (it was refused, or the parse failed)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
 
     def upload_interrupted(self):
         if self._file is not None:
