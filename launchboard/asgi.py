@@ -20,13 +20,14 @@ from checklists.fastreads import FastReads  # noqa: E402
 from checklists.routing import websocket_urlpatterns  # noqa: E402
 from checklists.upload_stream import StreamedUploads  # noqa: E402
 from launchboard.admission import Admission  # noqa: E402
-from launchboard.limits import UploadLimit  # noqa: E402
+from launchboard.limits import BodyLimit  # noqa: E402
 
 # Anonymous reads of public launches are answered from the rendered bytes first (fastreads:
-# most of launch day's requests, so the fewest layers); oversized uploads are refused before
-# Django reads them; the rest waits its turn for Django (admission), API uploads streamed to disk
-# and parsed while they arrive rather than read whole by Django first (upload_stream).
-http = UploadLimit(
+# most of launch day's requests, so the fewest layers); a body over its limit (an upload's or a
+# form's) is refused before anything spools it (limits); the rest waits its turn for Django
+# (admission), API uploads streamed to disk and parsed while they arrive rather than read whole
+# by Django first (upload_stream).
+http = BodyLimit(
     Admission(
         StreamedUploads(django_asgi_app),
         slots=settings.WEB_SLOTS,
