@@ -376,7 +376,12 @@ def _role_words(m) -> str:
 
 
 def membership_grant(launch, user, role: str, signoff_role: str = "", *, actor=None, actor_name=""):
-    """Give ``user`` a role on the launch, recorded in the audit trail. (membership, created)."""
+    """Give ``user`` a role on the launch, recorded in the audit trail (and so on the page's
+    activity feed). (membership, created). Nobody grants a role to themselves: another launch
+    admin does (or an operator with the ``grant`` command), so no one alone can make themselves
+    an approver and sign."""
+    if actor is not None and getattr(actor, "pk", None) == user.pk:
+        raise Refused("You cannot give yourself a role: another admin of this launch grants it.")
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             launch=launch, user=user, role=role, signoff_role=signoff_role

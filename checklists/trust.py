@@ -137,6 +137,16 @@ def waiver_view(request, slug, key):
     }
     if request.method != "POST":
         return render(request, "launches/waiver.html", context)
+    password = request.POST.get("password", "")
+    if authenticate(request, username=request.user.get_username(), password=password) is None:
+        security.warning(
+            "waiver by user %s of %s on %s refused: password did not match",
+            request.user.pk,
+            key,
+            slug,
+        )
+        error = "Your password did not match."
+        return render(request, "launches/waiver.html", context | {"error": error}, status=403)
     try:
         waiver_grant(
             launch,
@@ -234,8 +244,12 @@ def _members_change(request, launch) -> str:
         return "Choose a role."
     if role == "approver" and not launch.signoff_roles.filter(key=signoff_role).exists():
         return "An approver needs one of this launch's sign-off roles."
-    if not membership_grant(launch, user, role, signoff_role, actor=request.user)[1]:
-        return "They already have that role."
+    try:
+        if not membership_grant(launch, user, role, signoff_role, actor=request.user)[1]:
+            return "They already have that role."
+    except Refused as exc:
+        security.warning("user %s refused a role grant to themselves on %s", user.pk, launch.slug)
+        return str(exc)
     security.info(
         "user %s made %s%s on %s by %s",
         user.pk,
