@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from . import audit
 from .broadcast import launch_changed
 from .models import Event, Launch
 
@@ -34,7 +36,9 @@ def jsonable(value):
     return value
 
 
-def event_hash(event: Event) -> str:
+def event_hash(event: Event) -> str | None:
+    """The event's link: an HMAC with the key it names (None: a key this deployment lacks),
+    or, for events from before keys, the plain SHA-256 they were made with."""
     payload = {
         "launch": event.launch_id,
         "version": event.version,
@@ -48,7 +52,11 @@ def event_hash(event: Event) -> str:
         "created_at": event.created_at.isoformat(),
         "prev_hash": event.prev_hash,
     }
+    if event.key_id:
+        payload["key_id"] = event.key_id
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if event.key_id:
+        return audit.mac(event.key_id, raw.encode())
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -84,18 +92,38 @@ def append_event(
         after=jsonable(after),
         created_at=timezone.now(),
         prev_hash=prev or GENESIS_HASH,
+        key_id=audit.current_key()[0],
     )
     event.hash = event_hash(event)
     event.save(force_insert=True)
     Launch.objects.filter(pk=locked.pk).update(version=event.version)
     launch.version = event.version
-    transaction.on_commit(lambda: _after_commit(launch.pk, event.version, kind))
+    transaction.on_commit(lambda: _after_commit(launch.pk, event.version, kind, event))
     return event
 
 
-def _after_commit(launch_id: int, version: int, kind: str) -> None:
-    """Tell open pages, and remember the readiness this change led to, so the sweep reports
-    only what changes by itself afterwards (see services.readiness_check)."""
+def _checkpoint(event: Event) -> None:
+    genesis = (
+        event.hash
+        if event.version == 1
+        else Event.objects.filter(launch_id=event.launch_id, version=1)
+        .values_list("hash", flat=True)
+        .first()
+    )
+    try:
+        audit.write_checkpoint(
+            event.launch_id, genesis or "", event.version, event.hash, event.created_at.isoformat()
+        )
+    except OSError:  # the change stands; verify_audit will say the checkpoint lags
+        log.exception("could not write the audit checkpoint of launch %s", event.launch_id)
+
+
+def _after_commit(launch_id: int, version: int, kind: str, event: Event | None = None) -> None:
+    """Checkpoint the chain's new head outside the database, tell open pages, and remember the
+    readiness this change led to, so the sweep reports only what changes by itself afterwards
+    (see services.readiness_check)."""
+    if event is not None:
+        _checkpoint(event)
     sections = launch_changed(launch_id, version, kind)
     if sections is not None and kind != "readiness.changed":
         Launch.objects.filter(pk=launch_id).update(readiness_state=sections.state)
@@ -118,12 +146,19 @@ def verify_chain(launch: Launch) -> tuple[bool, int | None, str]:
     """Recompute the chain: (intact, first broken version, why)."""
     prev = GENESIS_HASH
     expected_version = 1
+    keyed = False
     for event in launch.events.order_by("version").iterator():
         if event.version != expected_version:
             return False, event.version, f"version {expected_version} is missing"
         if event.prev_hash != prev:
             return False, event.version, "its prev_hash does not match the event before it"
-        if event_hash(event) != event.hash:
+        if keyed and not event.key_id:
+            return False, event.version, "an unkeyed event after keyed ones (it was rewritten)"
+        keyed = keyed or bool(event.key_id)
+        link = event_hash(event)
+        if link is None:
+            return False, event.version, f"it names a key this deployment lacks: {event.key_id}"
+        if not hmac.compare_digest(link, event.hash):
             return False, event.version, "its content does not match its hash (it was altered)"
         prev, expected_version = event.hash, expected_version + 1
     if launch.version != expected_version - 1:

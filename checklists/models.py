@@ -317,6 +317,9 @@ class Event(AppendOnly):
     created_at = models.DateTimeField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # The HMAC key the hash was made with (settings.AUDIT_KEYS); empty: a plain SHA-256 from
+    # before the chain was keyed (checklists/audit.py).
+    key_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["launch", "version"]

@@ -658,6 +658,7 @@ def waiver_grant(
             summary=f"waived {c.title} until {expires_at:%Y-%m-%d %H:%M} UTC: {reason}",
             actor=user,
             after={
+                "waiver": waiver.pk,
                 "criterion": c.key,
                 "role": waiver.role,
                 "expires_at": expires_at,

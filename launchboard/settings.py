@@ -8,6 +8,7 @@ with a message that names the variable.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -155,6 +156,32 @@ else:
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = load_secret_key(DATA_DIR, production=bool(DATABASE_URL))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+
+def audit_keys(text: str, secret_key: str) -> dict[str, bytes]:
+    """The keys of the audit chain's HMAC, the current one first: ``id:secret,id:secret``.
+    Unset: one key derived from SECRET_KEY. To rotate, put the new key first and keep the old
+    ones listed: each event names the key it was made with (checklists/audit.py)."""
+    if not text:
+        derived = hashlib.sha256(b"launchboard audit chain\0" + secret_key.encode()).digest()
+        return {"sk-" + hashlib.sha256(derived).hexdigest()[:8]: derived}
+    keys: dict[str, bytes] = {}
+    for item in text.split(","):
+        key_id, sep, secret = item.strip().partition(":")
+        if not sep or not key_id or len(secret) < 32 or len(key_id) > 40:
+            raise ImproperlyConfigured(
+                "LAUNCHBOARD_AUDIT_KEYS: give id:secret pairs separated by commas, each secret "
+                "at least 32 characters (newest first)."
+            )
+        keys[key_id] = secret.encode()
+    return keys
+
+
+AUDIT_KEYS = audit_keys(env_str("LAUNCHBOARD_AUDIT_KEYS"), SECRET_KEY)
+# Signed checkpoints of every launch's newest event, outside the database (verify_audit).
+AUDIT_CHECKPOINTS = Path(
+    env_str("LAUNCHBOARD_AUDIT_CHECKPOINTS") or DATA_DIR / "audit" / "checkpoints.jsonl"
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # daphne is not an app here (it would replace runserver and load Twisted into every command):
