@@ -180,7 +180,10 @@ def test_truncate_of_the_evidence_is_refused(demo, signers, client, committed):
         pytest.skip("TRUNCATE is PostgreSQL's (CI runs this on PostgreSQL)")
     assert committed(sign, client, signers["cto"]).status_code == 302
     for table in ("checklists_signoff", "checklists_event", "checklists_waiver"):
-        with pytest.raises(Exception, match="TRUNCATE is refused"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {table} CASCADE")
+        with (
+            pytest.raises(Exception, match="TRUNCATE is refused"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"TRUNCATE {table} CASCADE")
     assert SignOff.objects.filter(launch=demo).exists()
