@@ -134,6 +134,9 @@ class Run(models.Model):
     # (services.runs_requeue_stalled). queued_at: when its task was last sent.
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # host:pid of the worker process parsing it: a redelivered task whose claimant is a dead
+    # process of the same host takes the run over at once (services.run_process).
+    claimed_by = models.CharField(max_length=120, blank=True, editable=False)
     # what the file says
     tool = models.CharField(max_length=10, blank=True)
     format = models.CharField(max_length=12, blank=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -508,11 +509,19 @@ class _Progress:
     """Throttled progress: saved on the run and sent to open pages at most twice a second."""
 
     def __init__(self, run: Run):
-        self.run, self.last = run, 0.0
+        self.run, self.last, self.me = run, 0.0, _me()
 
     def beat(self) -> None:
         """Alive, waiting for an upload's next bytes: keep the run from looking stalled."""
-        Run.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+        self._still_mine(
+            Run.objects.filter(pk=self.run.pk, claimed_by=self.me).update(
+                heartbeat_at=timezone.now()
+            )
+        )
+
+    def _still_mine(self, updated: int) -> None:
+        if not updated:  # another worker took the run over: stop parsing it
+            raise uploads.UploadStopped("another worker took this run over")
 
     def __call__(self, bytes_read: int, total: int, lines: int) -> None:
         now = time.monotonic()
@@ -521,7 +530,11 @@ class _Progress:
         self.last = now
         percent = round(100 * bytes_read / total, 1) if total else None
         progress = {"bytes": bytes_read, "total": total, "lines": lines, "percent": percent}
-        Run.objects.filter(pk=self.run.pk).update(progress=progress, heartbeat_at=timezone.now())
+        self._still_mine(
+            Run.objects.filter(pk=self.run.pk, claimed_by=self.me).update(
+                progress=progress, heartbeat_at=timezone.now()
+            )
+        )
         ingest_progress.send(
             sender=Run, launch_id=self.run.launch_id, run_id=self.run.pk, **progress
         )
@@ -531,16 +544,65 @@ def _stall_cutoff():
     return timezone.now() - timedelta(seconds=settings.RUN_STALL_SECONDS)
 
 
+# A parse beats at least twice a second; a claim silent this long belongs to a dead worker
+# (on another host, where its pid cannot be looked at).
+CLAIM_SILENCE_S = 10.0
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claimant_dead(claimed_by: str, heartbeat_at, now) -> bool:
+    """Whether the process that claimed a run is gone: no heartbeat yet, a heartbeat past the
+    stall or silence limits, or a process of this host that no longer exists (a pool child
+    killed: Celery redelivers its task at once, and this lets it start at once)."""
+    if heartbeat_at is None or heartbeat_at < _stall_cutoff():
+        return True
+    if (now - heartbeat_at).total_seconds() > CLAIM_SILENCE_S:
+        return True
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False  # this very process: a requeued copy of the task it is running
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _claim(run_id: int) -> bool:
+    """Take the run if nobody alive holds it: compare-and-set on the claimant and heartbeat
+    read, so of two takers exactly one wins."""
+    row = (
+        Run.objects.filter(pk=run_id, status=Run.Status.PROCESSING)
+        .values("claimed_by", "heartbeat_at")
+        .first()
+    )
+    now = timezone.now()
+    if row is None or not _claimant_dead(row["claimed_by"], row["heartbeat_at"], now):
+        return False
+    if row["claimed_by"] and row["heartbeat_at"] is not None:
+        log.warning("run #%s: its claimant %s is gone; taking it over", run_id, row["claimed_by"])
+    return bool(
+        Run.objects.filter(
+            pk=run_id,
+            status=Run.Status.PROCESSING,
+            claimed_by=row["claimed_by"],
+            heartbeat_at=row["heartbeat_at"],
+        ).update(claimed_by=_me(), heartbeat_at=now)
+    )
+
+
 def run_process(run_id: int) -> Run | None:
     """Parse an uploaded run (the Celery task body). Idempotent: a run that is no longer
-    processing, or that a live worker is parsing (fresh heartbeat), is left alone, so a
-    redelivered or requeued task does nothing twice."""
-    claimed = (
-        Run.objects.filter(pk=run_id, status=Run.Status.PROCESSING)
-        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stall_cutoff()))
-        .update(heartbeat_at=timezone.now())
-    )
-    run = Run.objects.filter(pk=run_id).first() if claimed else None
+    processing, or that a live worker is parsing, is left alone, so a redelivered or requeued
+    task does nothing twice; a run whose worker died is taken over (see _claimant_dead)."""
+    run = Run.objects.filter(pk=run_id).first() if _claim(run_id) else None
     if run is None:
         return None
     path = Path(run.stored_path)
@@ -555,12 +617,17 @@ def run_process(run_id: int) -> Run | None:
         return None
     run = current
     with transaction.atomic():
-        # Only the first to finish records it (a worker thought dead may still finish).
-        if Run.objects.select_for_update().filter(pk=run.pk, status=Run.Status.PROCESSING):
-            if result is None:
-                _fail(run, reason)
-            else:
-                _store_result(run, result, run.created_by)
+        # Only the claimant records it (a worker thought dead may still finish: it does not,
+        # and leaves the file to the one that took the run over).
+        mine = Run.objects.select_for_update().filter(
+            pk=run.pk, status=Run.Status.PROCESSING, claimed_by=_me()
+        )
+        if not mine:
+            return None
+        if result is None:
+            _fail(run, reason)
+        else:
+            _store_result(run, result, run.created_by)
     _drop_upload(run)
     return run
 

@@ -68,3 +68,65 @@ def test_a_run_whose_worker_was_killed_mid_parse_is_finished_exactly_once(tmp_pa
         ).stdout.splitlines()[-1].split()  # fmt: skip
         assert counts == ["1", "1"]  # one run, recorded once
         assert "had stalled" in server.log.read_text()
+
+
+def test_a_killed_pool_child_s_run_is_taken_over_at_once(tmp_path):
+    """T1a: production's prefork worker; the child parsing an upload is killed (-9). Celery
+    redelivers its task at once, and the task takes the run over at once (its claimant, a
+    process of this host, is gone) instead of waiting for the stall sweep. Exactly once."""
+    import os
+    import signal
+
+    import psycopg
+
+    from tests.support.production import production_stack
+
+    big = tmp_path / "peak.ndjson.gz"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gen_k6.py"), str(big), "3000000"],
+        check=True,
+        capture_output=True,
+    )
+    expected = parse_file(big).overall.requests
+    with production_stack(worker=False) as stack:
+        stack.start_worker(pool="prefork", concurrency=2)
+        token = stack.manage("create_token", "whatsapp-saas", "--scope", "runs:write",
+                             "--scope", "readiness:read").stdout.strip()  # fmt: skip
+        status, body = post_run(stack.url, token, big)
+        assert status == 202, body
+        run_id = body["id"]
+        with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as db:
+
+            def claim():
+                return db.execute(
+                    "SELECT claimed_by, (progress->>'percent')::float, status FROM metrics_run "
+                    "WHERE id = %s",
+                    [run_id],
+                ).fetchone()
+
+            deadline = time.monotonic() + 60
+            while not ((row := claim())[0] and (row[1] or 0) > 0):
+                assert time.monotonic() < deadline, f"parsing never started: {row}"
+                time.sleep(0.05)
+            first = row[0]
+            os.kill(int(first.rsplit(":", 1)[1]), signal.SIGKILL)
+            killed = time.monotonic()
+            while (row := claim())[0] == first and row[2] == "processing":
+                assert time.monotonic() - killed < 60, "nobody took the run over"
+                time.sleep(0.02)
+            taken_over = time.monotonic() - killed
+            deadline = time.monotonic() + 120
+            while claim()[2] == "processing":
+                assert time.monotonic() < deadline, "the run never finished"
+                time.sleep(0.2)
+        print(f"taken over {taken_over:.2f} s after the kill")
+        assert taken_over <= 2.0, f"taken over {taken_over:.2f} s after the kill"
+        run = _run(stack, token, run_id)
+        assert run["status"] == "done" and run["overall"]["requests"] == expected
+        counts = stack.manage(
+            "shell", "-v", "0", "-c",
+            "from checklists.models import Event; from metrics.models import Run; "
+            "print(Run.objects.count(), Event.objects.filter(kind='run.ingested').count())",
+        ).stdout.splitlines()[-1].split()  # fmt: skip
+        assert counts == ["1", "1"]
+        assert "taking it over" in stack.log("worker")

@@ -186,7 +186,7 @@ class Stack:
         self.spawn("web", WEB_COMMANDS[self.server](self.port))
         wait_for_http(f"{self.url}/healthz", 30, self.processes["web"], self.data_dir / "web.log")
 
-    def start_worker(self) -> None:
+    def start_worker(self, pool: str = "solo", concurrency: int = 1) -> None:
         self.spawn(
             "worker",
             [
@@ -196,8 +196,10 @@ class Stack:
                 "-A",
                 "launchboard",
                 "worker",
+                "--concurrency",
+                str(concurrency),
                 "--pool",
-                "solo",
+                pool,
                 "--loglevel",
                 "WARNING",
                 "--without-gossip",
