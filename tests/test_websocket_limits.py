@@ -44,6 +44,19 @@ def test_a_huge_frame_or_a_flood_closes_the_socket_and_the_server_carries_on():
                 await flood.send('{"type": "resync"}')
             assert await _close_code(flood) == 1008  # policy violation, by the consumer
 
+            # several pages flooding at once, well past the limit: messages still arrive after
+            # the consumer closed them (a second close used to be a traceback each)
+            async def flooder():
+                ws = await _connected(server.url)
+                try:
+                    for _ in range(200):
+                        await ws.send('{"type": "resync"}')
+                except websockets.ConnectionClosed:
+                    pass
+                return await _close_code(ws)
+
+            assert set(await asyncio.gather(*[flooder() for _ in range(5)])) == {1008}
+
             calm = await _connected(server.url)  # everyone else is still served
             await calm.close()
 
