@@ -127,11 +127,12 @@ def _after_commit(launch_id: int, version: int, kind: str, event: Event | None =
     sections = launch_changed(launch_id, version, kind)
     if sections is not None and kind != "readiness.changed":
         Launch.objects.filter(pk=launch_id).update(readiness_state=sections.state)
-    if sections is None or "stale" in sections.state.get("signoffs", {}).values():
+    statuses = None if sections is None else sections.state.get("signoffs", {})
+    if statuses is None or "stale" in statuses.values():
         from .services import signoffs_lapse  # services records its changes through here
 
         try:
-            signoffs_lapse(launch_id)
+            signoffs_lapse(launch_id, statuses)
         except Exception:  # the change itself is committed; the clock's sweep tries again
             log.exception("could not record lapsed sign-offs of launch %s", launch_id)
 

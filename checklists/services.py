@@ -544,11 +544,26 @@ def signoff_record(
     return signoff
 
 
-def signoffs_lapse(launch_id: int) -> list[str]:
+def signoffs_lapse(launch_id: int, statuses: dict | None = None) -> list[str]:
     """Record that approvals the readiness now calls stale have lapsed: from then on they stay
     stale whatever the state does (a run invalidated, a plan put back, an item ticked again),
     until their role signs again. Called after every change that could make one stale (see
-    events._after_commit) and by the clock; returns the roles that lapsed."""
+    events._after_commit) and by the clock; returns the roles that lapsed.
+
+    ``statuses`` (role: status, from the rendering just made) lets a launch whose stale
+    approvals have all lapsed already skip the evaluation: one query, not a render's worth."""
+    if statuses is not None:
+        rows = (
+            SignOff.objects.filter(launch_id=launch_id)
+            .order_by("role", "-at", "-id")
+            .only("id", "role", "decision", "comment", "at")
+        )
+        current = current_signoffs(rows)
+        if not any(
+            status == "stale" and role in current and not current[role][1]
+            for role, status in statuses.items()
+        ):
+            return []
     try:
         return _lapse(launch_id)
     except IntegrityError:  # another process recorded the same lapse first
