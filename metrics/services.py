@@ -566,13 +566,24 @@ def _claimant_dead(claimed_by: str, heartbeat_at, now) -> bool:
         return False
     if int(pid) == os.getpid():
         return False  # this very process: a requeued copy of the task it is running
+    return not _process_alive(int(pid))
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process of this host. A killed pool child stays a zombie
+    until its parent reaps it, and a redelivered task can arrive before that: a zombie is dead."""
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: trust kill(0)
+    return state not in (b"Z", b"X")
 
 
 def _claim(run_id: int) -> bool:

@@ -57,6 +57,12 @@ def demo(db, demo_plan_text):
 
 
 @pytest.fixture(autouse=True)
+def _checkpoints_of_this_run(settings, tmp_path_factory):
+    """Audit checkpoints (checklists/audit.py) go to this run's temporary dir, not var/."""
+    settings.AUDIT_CHECKPOINTS = tmp_path_factory.getbasetemp() / "audit" / "checkpoints.jsonl"
+
+
+@pytest.fixture(autouse=True)
 def _no_rendering_from_another_test():
     """Renderings are kept per launch id and version (sections.py); a rolled-back test may hand
     the next one the same id and version, so each test starts with none."""
