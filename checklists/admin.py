@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from launchboard.readonly import ReadOnlyAdmin
+from launchboard.readonly import NoWrites, ReadOnlyAdmin
 
 from .models import (
     ApiToken,
@@ -19,18 +19,9 @@ from .models import (
 )
 
 
-class LaunchPart(admin.TabularInline):
+class LaunchPart(NoWrites, admin.TabularInline):
     extra = 0
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TaskInline(LaunchPart):

@@ -62,20 +62,23 @@ def _signoff_context(launch, role, **extra):
     } | extra
 
 
+def _password_refused(request, what: str) -> bool:
+    """Whether the password re-entered on a sign-off or waiver form is wrong (logged; failures
+    count towards the sign-in lockout)."""
+    password = request.POST.get("password", "")
+    if authenticate(request, username=request.user.get_username(), password=password) is None:
+        security.warning("%s by user %s refused: password did not match", what, request.user.pk)
+        return True
+    return False
+
+
 @never_cache
 @login_required
 def signoff_view(request, slug, role):
     launch = launch_for(request, slug, f"sign:{role}")
     if request.method != "POST":
         return render(request, "launches/signoff.html", _signoff_context(launch, role))
-    password = request.POST.get("password", "")
-    if authenticate(request, username=request.user.get_username(), password=password) is None:
-        security.warning(
-            "sign-off by user %s for %s on %s refused: password did not match",
-            request.user.pk,
-            role,
-            slug,
-        )
+    if _password_refused(request, f"sign-off for {role} on {slug}"):
         context = _signoff_context(launch, role, error="Your password did not match.")
         return render(request, "launches/signoff.html", context, status=403)
     try:
@@ -137,14 +140,7 @@ def waiver_view(request, slug, key):
     }
     if request.method != "POST":
         return render(request, "launches/waiver.html", context)
-    password = request.POST.get("password", "")
-    if authenticate(request, username=request.user.get_username(), password=password) is None:
-        security.warning(
-            "waiver by user %s of %s on %s refused: password did not match",
-            request.user.pk,
-            key,
-            slug,
-        )
+    if _password_refused(request, f"waiver of {key} on {slug}"):
         error = "Your password did not match."
         return render(request, "launches/waiver.html", context | {"error": error}, status=403)
     try:

@@ -20,6 +20,17 @@ from tests.support.uploads import post_run
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _three_million_lines(tmp_path: Path) -> tuple[Path, int]:
+    """A 3 M-line k6 result (gzip) and the requests it holds."""
+    big = tmp_path / "peak.ndjson.gz"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gen_k6.py"), str(big), "3000000"],
+        check=True,
+        capture_output=True,
+    )
+    return big, parse_file(big).overall.requests
+
+
 def _upload(server, token: str, path: Path) -> dict:
     status, body = post_run(server.url, token, path)
     assert status == 202, body
@@ -35,13 +46,7 @@ def _run(server, token: str, run_id: int) -> dict:
 
 
 def test_a_run_whose_worker_was_killed_mid_parse_is_finished_exactly_once(tmp_path):
-    big = tmp_path / "peak.ndjson.gz"
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "gen_k6.py"), str(big), "3000000"],
-        check=True,
-        capture_output=True,
-    )
-    expected = parse_file(big).overall.requests
+    big, expected = _three_million_lines(tmp_path)
     env = {"LAUNCHBOARD_RUN_STALL_SECONDS": "3", "LAUNCHBOARD_SWEEP_SECONDS": "1"}
     with running_server(extra_env=env) as server:
         token = server.manage("create_token", "whatsapp-saas", "--scope", "runs:write",
@@ -81,13 +86,7 @@ def test_a_killed_pool_child_s_run_is_taken_over_at_once(tmp_path):
 
     from tests.support.production import production_stack
 
-    big = tmp_path / "peak.ndjson.gz"
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "gen_k6.py"), str(big), "3000000"],
-        check=True,
-        capture_output=True,
-    )
-    expected = parse_file(big).overall.requests
+    big, expected = _three_million_lines(tmp_path)
     with production_stack(worker=False) as stack:
         stack.start_worker(pool="prefork", concurrency=2)
         token = stack.manage("create_token", "whatsapp-saas", "--scope", "runs:write",
