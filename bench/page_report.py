@@ -16,6 +16,12 @@ TITLES = {
     "api_10": "readiness API, 10 VUs, no think time",
 }
 
+SERVERS = {
+    "nginx": "nginx",
+    "launchboard": "launchboard",
+    "direct": "launchboard without its proxy",
+}
+
 
 def _median(rows: list[dict], key: str):
     values = [r[key] for r in rows if r.get(key) is not None]
@@ -45,16 +51,19 @@ def read_table(run: dict) -> list[str]:
             continue
         base_p95 = _median(rows["nginx"], "p95")
         base_rps = _median(rows["nginx"], "rps")
-        for who in ("nginx", "launchboard"):
-            r = rows[who]
+        for who in ("nginx", "launchboard", "direct"):
+            r = rows.get(who)
+            if not r:
+                continue
             p95, rps = _median(r, "p95"), _median(r, "rps")
             errors = sum(x["errors"] for x in r)
             requests = sum(x["requests"] for x in r)
             ratio_p95 = f"{p95 / base_p95:.1f}x" if who != "nginx" and p95 and base_p95 else ""
             ratio_rps = f"{rps / base_rps:.1%}" if who != "nginx" and rps and base_rps else ""
             p50, p99 = _ms(_median(r, "p50")), _ms(_median(r, "p99"))
+            server = SERVERS.get(who, who)
             lines.append(
-                f"| {TITLES[name]} | {who} | {_num(rps)} | {p50} | {_ms(p95)} | {p99} "
+                f"| {TITLES[name]} | {server} | {_num(rps)} | {p50} | {_ms(p95)} | {p99} "
                 f"| {errors} of {requests:,} | {ratio_p95} | {ratio_rps} |"
             )
     return lines
@@ -205,7 +214,8 @@ def write_report(data: dict, doc: Path, before_path: Path | None = None) -> None
             "`make run`: one process (uvicorn), SQLite, in-memory channel layer, Celery worker "
             "and beat inside"
             if mode == "embedded"
-            else "production topology: `manage.py serve --workers "
+            else "production topology: nginx in front (launchboard/deploy/, a one-second "
+            "micro-cache for anonymous reads), `manage.py serve --workers "
             f"{data['args']['web_workers']}` (uvicorn), a Celery worker (2 processes), Celery "
             "beat, PostgreSQL, Redis, each a plain process"
         )

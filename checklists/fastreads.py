@@ -39,6 +39,7 @@ API = re.compile(r"/api/launches/([-a-zA-Z0-9_]+)/")
 VERSION = re.compile(rb"version=(\d{1,12})")
 HTML = b"text/html; charset=utf-8"
 JSON = b"application/json"
+SHARED_CACHE = b"max-age=0, s-maxage=1"
 
 
 class FastReads:
@@ -210,7 +211,10 @@ def _constant_headers(secure: bool) -> list[tuple[bytes, bytes]]:
     """What Django's middleware adds to the same page (SecurityMiddleware, XFrameOptions,
     our SecurityHeaders), read from the same settings; a test compares the two."""
     found = [
-        (b"cache-control", b"no-cache"),
+        # a browser revalidates every time (ETag); a shared cache, such as the micro-caching
+        # proxy in front (launchboard/deploy/), may keep it one second: what it serves is
+        # then at most a second behind, and an open page is brought up to date by its WebSocket
+        (b"cache-control", SHARED_CACHE),
         (b"vary", b"Cookie, Authorization, Accept-Encoding"),
         (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
         (b"content-security-policy", CSP.encode()),

@@ -66,3 +66,23 @@ def test_compose_the_readme_and_serve_run_the_web_the_same_way():
         assert flag in readme.replace(" \\\n    ", " "), flag
     for flag in ('"--workers", "2"', '"--ws-max-size", "65536"', '"--proxy-headers"'):
         assert flag in dockerfile, flag
+
+
+def test_nginx_in_front_serves_the_shipped_configuration_and_only_it_is_published():
+    """The proxy renders launchboard/deploy/launchboard.conf.template (the file the proxy tests
+    and the page benchmark run); web is reachable only through it."""
+    from tests.support.proxy import TEMPLATE, render
+
+    services = compose()["services"]
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    mount = f"./{TEMPLATE.relative_to(ROOT)}:/etc/nginx/templates/{TEMPLATE.name}:ro"
+    assert mount in proxy["volumes"]
+    assert proxy["environment"]["LAUNCHBOARD_UPSTREAM"] == "web:8000"
+    listen = proxy["environment"]["LAUNCHBOARD_LISTEN"]
+    assert proxy["ports"] == [f"8000:{listen}"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "ports" not in services["web"]  # X-Forwarded-For is believed from the proxy only
+    assert services["web"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+    rendered = render("web:8000", listen, proxy["environment"]["LAUNCHBOARD_CACHE_DIR"])
+    assert "${" not in rendered and f"listen {listen};" in rendered
