@@ -27,8 +27,8 @@ from django.contrib.auth import (  # noqa: E402
 )
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 
+from checklists.core.services import membership_grant  # noqa: E402
 from checklists.models import Launch  # noqa: E402
-from checklists.services import membership_grant  # noqa: E402
 
 
 def main(slug: str, count: int) -> None:

@@ -33,8 +33,9 @@ from channels.consumer import get_handler_name  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from checklists import consumers, realtime  # noqa: E402
-from checklists.broadcast import group_name  # noqa: E402
+from checklists.realtime import consumers  # noqa: E402
+from checklists.realtime import hub as realtime  # noqa: E402
+from checklists.realtime.hub import group_name  # noqa: E402
 
 VARIANTS = {v.strip() for v in os.environ.get("LB_WHATIF", "").split(",") if v.strip()}
 KNOWN = {"dispatch", "encode", "hub", "sockettimeout"}

@@ -44,7 +44,8 @@ def timed(name: str, func):
 
 
 def instrument() -> None:
-    from checklists import broadcast, sections
+    from checklists.board import sections
+    from checklists.realtime import broadcast
 
     sections.render_sections = timed("render_ms", sections.render_sections)
     sections.render_and_share = timed("render_and_share_ms", sections.render_and_share)
@@ -62,7 +63,7 @@ def change(criterion) -> tuple[object, dict]:
     """One committed tick or untick; returns the criterion and the change's record."""
     from django.db import transaction
 
-    from checklists.services import criterion_tick
+    from checklists.core.services import criterion_tick
 
     CURRENT.clear()
     record = {"begin": time.time()}
@@ -82,7 +83,7 @@ def change(criterion) -> tuple[object, dict]:
 
 
 def run(slug: str, rate: float, seconds: float) -> dict:
-    from checklists.sections import render_sections
+    from checklists.board.sections import render_sections
 
     criterion = criterion_of(slug)
     start = time.perf_counter()

@@ -69,9 +69,9 @@ def setup(tmp: str):
 def load(plan: dict):
     import yaml
 
+    from checklists.core.services import plan_import
+    from checklists.engine.plan import load_plan
     from checklists.models import Launch
-    from checklists.plan import load_plan
-    from checklists.services import plan_import
     from metrics.services import run_ingest
 
     launch = plan_import(load_plan(yaml.safe_dump(plan, sort_keys=False))).launch
@@ -99,10 +99,10 @@ def timed(fn, repeat: int, cpu: list | None = None) -> float:
 def measure(launch, repeat: int) -> dict:
     from django.template.loader import render_to_string
 
-    from checklists import sections
-    from checklists.pages import page_context
-    from checklists.presenters import readiness_json
-    from checklists.selectors import board_of, launch_with_plan
+    from checklists.board import sections
+    from checklists.board.pages import page_context
+    from checklists.board.presenters import readiness_json
+    from checklists.core.selectors import board_of, launch_with_plan
 
     cpu: list[float] = []
     whole = timed(lambda: sections.render_sections(launch.pk), repeat, cpu)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Launch(models.Model):
@@ -300,7 +301,7 @@ class Event(AppendOnly):
     """One recorded change: who, what, before, after, when, and the launch version it made.
 
     Append-only and hash-chained per launch: ``hash`` covers the row and ``prev_hash``.
-    Written by ``checklists.events.append_event`` in the same transaction as the change.
+    Written by ``checklists.core.events.append_event`` in the same transaction as the change.
     """
 
     launch = models.ForeignKey(Launch, on_delete=models.PROTECT, related_name="events")
@@ -318,7 +319,7 @@ class Event(AppendOnly):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     # The HMAC key the hash was made with (settings.AUDIT_KEYS); empty: a plain SHA-256 from
-    # before the chain was keyed (checklists/audit.py).
+    # before the chain was keyed (checklists/core/audit.py).
     key_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
@@ -333,8 +334,6 @@ class Event(AppendOnly):
 
 class ApiTokenQuerySet(models.QuerySet):
     def usable(self):
-        from django.utils import timezone
-
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
@@ -359,7 +358,7 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
-    # Upload limits (checklists/quotas.py): this minute's uploads and today's bytes.
+    # Upload limits (checklists/core/quotas.py): this minute's uploads and today's bytes.
     upload_minute = models.DateTimeField(null=True, blank=True, editable=False)
     uploads_this_minute = models.PositiveIntegerField(default=0, editable=False)
     upload_day = models.DateField(null=True, blank=True, editable=False)

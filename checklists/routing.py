@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import consumers
+from checklists.realtime import consumers
 
 websocket_urlpatterns = [
     path("ws/launches/<slug:slug>/", consumers.LaunchConsumer.as_asgi()),

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
+from checklists.core.services import readiness_check
+
 from .models import Launch
-from .services import readiness_check
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)

@@ -16,9 +16,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from checklists.fastreads import FastReads  # noqa: E402
 from checklists.routing import websocket_urlpatterns  # noqa: E402
-from checklists.upload_stream import StreamedUploads  # noqa: E402
+from checklists.web.fastreads import FastReads  # noqa: E402
+from checklists.web.upload_stream import StreamedUploads  # noqa: E402
 from launchboard.admission import Admission  # noqa: E402
 from launchboard.limits import BodyLimit  # noqa: E402
 

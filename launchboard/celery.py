@@ -19,7 +19,7 @@ def _notice_dead_children_sooner() -> None:
     notices. Checking every 0.5 s keeps a killed parse's takeover within reliability.md T1a's
     2 s (tests/test_worker_crash.py); the check only looks at the pool's process list."""
     try:
-        from celery.concurrency.asynpool import AsynPool
+        from celery.concurrency.asynpool import AsynPool  # prefork only: optional
     except ImportError:  # no prefork support here: nothing to tune
         return
     AsynPool.timers = property(lambda self: {self.maintain_pool: 0.5})

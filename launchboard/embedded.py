@@ -19,6 +19,7 @@ def start_worker_and_beat() -> None:
     if _started.is_set():
         return
     _started.set()
+    # only `make run` starts them: a production web process never imports the worker's code
     from celery.beat import EmbeddedService
 
     from launchboard.celery import app

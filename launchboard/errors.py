@@ -4,6 +4,7 @@ traceback."""
 from django.http import HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views import defaults
+from django.views.csrf import csrf_failure as page
 
 from .requestid import current
 
@@ -40,8 +41,6 @@ def csrf_failure(request, reason=""):
             {"error": "refused: send the launch's API token (Authorization: Bearer <token>)"},
             status=403,
         )
-    from django.views.csrf import csrf_failure as page
-
     return page(request, reason=reason)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from checklists.api import json_response
+from checklists.web.api import json_response
 
 HEARTBEAT_KEY = "lb:worker-heartbeat"
 HEARTBEAT_MAX_AGE_S = 60
@@ -39,8 +40,6 @@ def _database() -> str:
 def _redis() -> str:
     if not settings.REDIS_URL:
         return "not configured"
-    import redis
-
     try:
         client = redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1

@@ -1,5 +1,7 @@
 """Security headers Django 5.2 does not set itself."""
 
+from django.conf import settings
+
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -26,8 +28,6 @@ class SecurityHeaders:
     signed-in person is ``private, no-store`` unless its view said otherwise."""
 
     def __init__(self, get_response):
-        from django.conf import settings
-
         self.get_response = get_response
         self.frame_options = settings.X_FRAME_OPTIONS
 

@@ -161,7 +161,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 def audit_keys(text: str, secret_key: str) -> dict[str, bytes]:
     """The keys of the audit chain's HMAC, the current one first: ``id:secret,id:secret``.
     Unset: one key derived from SECRET_KEY. To rotate, put the new key first and keep the old
-    ones listed: each event names the key it was made with (checklists/audit.py)."""
+    ones listed: each event names the key it was made with (checklists/core/audit.py)."""
     if not text:
         derived = hashlib.sha256(b"launchboard audit chain\0" + secret_key.encode()).digest()
         return {"sk-" + hashlib.sha256(derived).hexdigest()[:8]: derived}
@@ -207,7 +207,7 @@ MIDDLEWARE = [
     "launchboard.requestid.request_id_middleware",
     "launchboard.middleware.SecurityHeaders",
     "launchboard.errors.ApiErrors",
-    "checklists.tokens.TokensInUrls",
+    "checklists.core.tokens.TokensInUrls",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -283,7 +283,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- serving: how many requests Django works on at once (launchboard/admission.py) ------------
 # Each request in Django may hold a database connection: together with the thread of the live
-# pages and the readers' hub (checklists/realtime.py) they never ask for more than the pool
+# pages and the readers' hub (checklists/realtime/hub.py) they never ask for more than the pool
 # holds, so the pool is never what fails.
 _spare = DATABASE_POOL_MAX - 2 if DATABASE_POOL_MAX else 6
 UPLOAD_SLOTS = env_int("LAUNCHBOARD_UPLOAD_CONCURRENCY", 1 if _spare <= 3 else 2, minimum=1)

@@ -3,7 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from checklists import actions, api, trust, views
+from checklists.web import actions, api, trust, views
 from launchboard import health
 
 urlpatterns = [

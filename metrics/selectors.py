@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from .collectors import window_of
 from .evidence import DERIVED, run_value
 from .models import Run, RunSeries, Source, SourceReading, SourceSeries
 
@@ -81,14 +82,7 @@ def sources_for(launch_id: int) -> list[Source]:
     return _once(("sources", launch_id), lambda: list(Source.objects.filter(launch_id=launch_id)))
 
 
-DEFAULT_WINDOW_S = 300  # a live criterion without "over ..." is judged on the last 5 minutes
 HISTORY = 20  # readings kept per query for sustained criteria
-
-
-def window_of(source_kind: str, window_s: int | None) -> int:
-    if source_kind == "cloudwatch-alarms":
-        return 0
-    return window_s or DEFAULT_WINDOW_S
 
 
 def _recent_readings(launch_id: int) -> dict[tuple, list[SourceReading]]:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from . import collectors, uploads
 from .models import Run, RunSeries, Source, SourceReading, SourceSeries
@@ -38,6 +40,7 @@ SOURCE_FIELDS = (
     "queries",
 )
 POLL_TASK = "metrics.tasks.poll_source"
+INGEST_TASK = "metrics.tasks.ingest_run"
 KEEP_READINGS = timedelta(hours=24)
 
 
@@ -87,8 +90,6 @@ def _task_name(source: Source) -> str:
 def _schedule(source: Source) -> None:
     """One django-celery-beat entry per source; its interval can be changed at run time in the
     admin. The plan's interval is applied when the plan changes it."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     every, _ = IntervalSchedule.objects.get_or_create(
         every=source.interval_seconds, period=IntervalSchedule.SECONDS
     )
@@ -102,8 +103,6 @@ def _schedule(source: Source) -> None:
 
 
 def _unschedule(source: Source) -> None:
-    from django_celery_beat.models import PeriodicTask
-
     PeriodicTask.objects.filter(name=_task_name(source)).delete()
 
 
@@ -677,10 +676,9 @@ def _enqueue(run_id: int) -> None:
     """Send the parse task, once, without retrying: the run row is the outbox. If the broker
     is away or hung (kombu's socket timeout is 5 s), the run stays queued in the database and
     runs_requeue_stalled sends it again later; the upload itself has succeeded."""
-    from .tasks import ingest_run
-
     try:
-        ingest_run.apply_async(args=[run_id], retry=False)
+        # by name: the task module imports this one, not the other way round
+        current_app.signature(INGEST_TASK, args=[run_id]).apply_async(retry=False)
     except Exception:
         log.warning("could not queue run #%s; it will be queued again later", run_id, exc_info=True)
 

@@ -50,15 +50,15 @@ def demo_plan_text() -> str:
 @pytest.fixture
 def demo(db, demo_plan_text):
     """The demo launch, imported from its plan."""
-    from checklists.plan import load_plan
-    from checklists.services import plan_import
+    from checklists.core.services import plan_import
+    from checklists.engine.plan import load_plan
 
     return plan_import(load_plan(demo_plan_text, "whatsapp-saas.yaml")).launch
 
 
 @pytest.fixture(autouse=True)
 def _checkpoints_of_this_run(settings, tmp_path_factory):
-    """Audit checkpoints (checklists/audit.py) go to this run's temporary dir, not var/."""
+    """Audit checkpoints (checklists/core/audit.py) go to this run's temporary dir, not var/."""
     settings.AUDIT_CHECKPOINTS = tmp_path_factory.getbasetemp() / "audit" / "checkpoints.jsonl"
 
 
@@ -68,7 +68,7 @@ def _no_rendering_from_another_test():
     the next one the same id and version, so each test starts with none."""
     from django.core.cache import caches
 
-    from checklists import sections
+    from checklists.board import sections
 
     sections.forget()
     caches["sections"].clear()

@@ -66,9 +66,9 @@ def test_a_threshold_posted_to_the_admin_is_refused_and_changes_nothing(demo, ad
 def test_importing_the_plan_again_restores_a_row_changed_behind_its_back(demo, demo_plan_text):
     """Same plan, same hash: the rows are compared anyway, and the import puts the plan back
     with an Event saying what it restored."""
+    from checklists.core.services import plan_import
+    from checklists.engine.plan import load_plan
     from checklists.models import Criterion, Event, Launch
-    from checklists.plan import load_plan
-    from checklists.services import plan_import
 
     c = Criterion.objects.filter(launch=demo).exclude(threshold="").first()
     planned = c.threshold

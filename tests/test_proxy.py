@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 PAGE, API = "/launches/whatsapp-saas/", "/api/launches/whatsapp-saas/"
 TICK = (
-    "from checklists.models import Criterion; from checklists.services import criterion_tick; "
+    "from checklists.models import Criterion; from checklists.core.services import criterion_tick; "
     "c = Criterion.objects.get(launch__slug='whatsapp-saas', key='redis-upgraded'); "
     "print(criterion_tick(c, checked=True).launch.version)"
 )

@@ -18,7 +18,7 @@ from tests.support.ws import LiveClient, wait_until
 
 pytestmark = pytest.mark.slow
 TICK = (
-    "from checklists.models import Criterion; from checklists.services import criterion_tick; "
+    "from checklists.models import Criterion; from checklists.core.services import criterion_tick; "
     "c = Criterion.objects.get(key='{key}'); criterion_tick(c, checked=True)"
 )
 

@@ -1,6 +1,9 @@
 """Small display filters for the status page."""
 
 from django import template
+from django.utils.html import format_html
+
+from checklists.engine.readiness import format_value
 
 register = template.Library()
 
@@ -51,8 +54,6 @@ def get_item(mapping, key):
 
 
 def _fmt(value, unit):
-    from checklists.readiness import format_value
-
     return format_value(value, unit)
 
 
@@ -114,8 +115,6 @@ def better(row) -> str:
 def csrf_field(context):
     """The CSRF input of a form in a live section. Sections pushed to every viewer are rendered
     once, without a viewer, so the value is empty there and board.js fills it from the cookie."""
-    from django.utils.html import format_html
-
     token = context.get("csrf_token") or ""
     return format_html(
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}" class="csrf">', token

@@ -33,6 +33,7 @@ from datetime import datetime
 from .envvars import base_url, env_value
 from .types import (
     ALARM_STATES,
+    DEFAULT_WINDOW_S,
     ERROR_KINDS,
     KINDS,
     AlarmState,
@@ -41,11 +42,13 @@ from .types import (
     Reading,
     SourceError,
     SourceSpec,
+    window_of,
 )
 from .validation import validate_config, validate_query
 
 __all__ = [
     "ALARM_STATES",
+    "DEFAULT_WINDOW_S",
     "ERROR_KINDS",
     "KINDS",
     "AlarmState",
@@ -58,6 +61,7 @@ __all__ = [
     "poll",
     "validate_config",
     "validate_query",
+    "window_of",
 ]
 
 log = logging.getLogger(__name__)

@@ -94,3 +94,14 @@ class PollResult:
     readings: list[Reading]
     alarms: list[AlarmState]
     polled_at: datetime
+
+
+DEFAULT_WINDOW_S = 300  # a live criterion without "over ..." is judged on the last 5 minutes
+
+
+def window_of(source_kind: str, window_s: int | None) -> int:
+    """The window a query covers: an alarm has none (its state is now), a metric its criterion's
+    "over ..." or the default."""
+    if source_kind == "cloudwatch-alarms":
+        return 0
+    return window_s or DEFAULT_WINDOW_S

@@ -59,6 +59,7 @@ class Ahead:
 
 
 def _parse_in_child(path: str, fmt: str, send) -> None:
+    # imported in the child, after the fork: the parent goes on to load Django without it
     from . import parse_file
 
     def progress(done: int, total: int, lines: int) -> None:

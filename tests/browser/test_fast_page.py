@@ -53,7 +53,7 @@ def test_a_reader_gets_the_board_goes_live_with_no_resend_and_follows_a_change(s
         server.manage(
             "shell",
             "-c",
-            "from checklists.models import Criterion; from checklists.services import "
+            "from checklists.models import Criterion; from checklists.core.services import "
             f"criterion_tick; c = Criterion.objects.get(key='{ITEMS[device][0]}'); "
             "criterion_tick(c, checked=True)",
         )

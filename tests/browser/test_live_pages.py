@@ -72,7 +72,7 @@ def test_changes_reach_the_other_page_and_the_page_survives_a_server_restart():
             "shell",
             "-c",
             "from checklists.models import Criterion; "
-            "from checklists.services import criterion_tick; "
+            "from checklists.core.services import criterion_tick; "
             "criterion_tick(Criterion.objects.get(key='smoke-tests'), checked=True)",
         )
         server.start()

@@ -14,11 +14,11 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from checklists.events import append_event
+from checklists.core.events import append_event
+from checklists.core.services import criterion_tick, waiver_grant
 from checklists.models import Criterion, Event, Launch, SignOff, Task, Waiver
-from checklists.services import criterion_tick, waiver_grant
 from metrics.services import run_ingest
-from tests.checklists.test_security import ROOT, sign
+from tests.checklists.core.test_security import ROOT, sign
 
 
 @pytest.fixture(autouse=True)

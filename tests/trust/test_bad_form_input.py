@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checklists.charts import gantt_figure
+from checklists.board.charts import gantt_figure
+from checklists.core.selectors import board_of, launch_with_plan
+from checklists.core.services import ChangeRefused, criterion_tick
 from checklists.models import ApiToken, Criterion, Membership, ShareLink
-from checklists.selectors import board_of, launch_with_plan
-from checklists.services import ChangeRefused, criterion_tick
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from checklists.core.services import criterion_tick, plan_import
+from checklists.engine.plan import load_plan
 from checklists.models import Criterion, Event, SignOff, Task
-from checklists.plan import load_plan
-from checklists.services import criterion_tick, plan_import
 from metrics.services import run_ingest, run_invalidate
-from tests.checklists.test_security import sign
+from tests.checklists.core.test_security import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 K6 = ROOT / "tests" / "fixtures" / "k6"
@@ -95,7 +95,7 @@ def test_putting_the_plan_back_does_not_revive_the_approval(
 
 def test_a_lapse_is_recorded_once_and_by_the_clock_too(demo, signers, client, after_commit):
     """The clock's sweep records a lapse a change did not (a process that died after commit)."""
-    from checklists.services import readiness_check, signoffs_lapse
+    from checklists.core.services import readiness_check, signoffs_lapse
 
     c = Criterion.objects.get(launch=demo, key="redis-upgraded")
     after_commit(criterion_tick, c, checked=True, actor=signers["engineer"])

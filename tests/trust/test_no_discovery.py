@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from checklists.core.services import plan_import
+from checklists.core.tokens import token_create
+from checklists.engine.plan import load_plan
 from checklists.models import ApiToken, Launch
-from checklists.plan import load_plan
-from checklists.services import plan_import
-from checklists.tokens import token_create
 from metrics.services import run_ingest
 from tests.checklists.plans import sized_plan
 

@@ -12,8 +12,8 @@ import sys
 import pytest
 from django.test import Client
 
+from checklists.core.tokens import token_create
 from checklists.models import Launch, Membership
-from checklists.tokens import token_create
 from tests.support.server import CLEARED, ROOT
 
 SECURITY_HEADERS = (

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
+from checklists.core.services import share_link_create
+from checklists.core.tokens import token_create
 from checklists.models import ApiToken, Event
-from checklists.services import share_link_create
-from checklists.tokens import token_create
 from launchboard.redact import redact
 from tests.support.server import ROOT, running_server, wait_for_http
 
@@ -39,8 +39,8 @@ def test_the_by_hand_uvicorn_with_its_access_log_keeps_no_secret():
         made = server.manage(
             "shell",
             "-c",
-            "from checklists.models import Launch; from checklists.services import "
-            "share_link_create; from checklists.tokens import token_create; "
+            "from checklists.models import Launch; from checklists.core.services import "
+            "share_link_create; from checklists.core.tokens import token_create; "
             "from django.contrib.auth import get_user_model; "
             "u = get_user_model().objects.create_user('owner'); "
             "l = Launch.objects.get(slug='whatsapp-saas'); "

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from checklists.models import Event, Membership, Task, Waiver
 from metrics.services import run_ingest
-from tests.checklists.test_security import PASSWORD, ROOT, user
+from tests.checklists.core.test_security import PASSWORD, ROOT, user
 
 MEMBERS = "/launches/whatsapp-saas/members/"
 

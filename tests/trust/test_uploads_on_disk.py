@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import get_token
 from django.test import Client
 
+from checklists.core.tokens import token_create
 from checklists.models import ApiToken, Membership
-from checklists.tokens import token_create
 from metrics.models import Run
 
 ROOT = Path(__file__).resolve().parents[2]

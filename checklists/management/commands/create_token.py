@@ -2,9 +2,9 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.core.tokens import token_create
+from checklists.engine.plan import parse_duration_seconds
 from checklists.models import ApiToken, Launch
-from checklists.plan import parse_duration_seconds
-from checklists.tokens import token_create
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists.events import audit_csv, audit_rows
+from checklists.core.events import audit_csv, audit_rows
 from checklists.models import Launch
 
 

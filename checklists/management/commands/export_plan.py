@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.core.selectors import launch_with_plan, plan_export
+from checklists.engine.plan import dump_plan
 from checklists.models import Launch
-from checklists.plan import dump_plan
-from checklists.selectors import launch_with_plan, plan_export
 
 
 class Command(BaseCommand):

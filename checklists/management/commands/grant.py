@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.core.services import membership_grant, membership_remove
 from checklists.models import Launch, Membership
-from checklists.services import membership_grant, membership_remove
 
 
 class Command(BaseCommand):

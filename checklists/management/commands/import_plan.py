@@ -1,9 +1,10 @@
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists.plan import PlanError, load_plan
-from checklists.services import plan_import
+from checklists.core.services import plan_import
+from checklists.engine.plan import PlanError, load_plan
 
 
 class Command(BaseCommand):
@@ -32,8 +33,6 @@ class Command(BaseCommand):
 
     def _read(self, path):
         if path == "-":
-            import sys
-
             return sys.stdin.read(), "<stdin>"
         try:
             return Path(path).read_text(encoding="utf-8"), path

@@ -2,6 +2,7 @@ import sys
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from checklists.models import Launch
 from metrics.parsers import ahead
@@ -64,8 +65,6 @@ class Command(BaseCommand):
     def _progress_bar(self, path):
         if not sys.stderr.isatty():
             return None
-        from tqdm import tqdm
-
         bar = tqdm(desc=str(path)[-40:], unit="B", unit_scale=True, file=sys.stderr, leave=False)
 
         def update(bytes_read, total, lines):

@@ -1,9 +1,9 @@
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.board.presenters import readiness_json
+from checklists.core.selectors import board_for_slug
 from checklists.models import Launch
-from checklists.presenters import readiness_json
-from checklists.selectors import board_for_slug
 
 EXIT_CODES = {"GO": 0, "NO_GO": 3, "PENDING": 4}
 

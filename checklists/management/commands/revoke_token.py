@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.core.tokens import token_revoke
 from checklists.models import ApiToken
-from checklists.tokens import token_revoke
 
 
 class Command(BaseCommand):

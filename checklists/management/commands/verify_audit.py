@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists.audit import verify
+from checklists.core.verification import verify
 from checklists.models import Launch
 
 

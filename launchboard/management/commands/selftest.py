@@ -18,9 +18,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.core.services import plan_import
+from checklists.engine.plan import PlanError, load_plan
 from checklists.models import Launch
-from checklists.plan import PlanError, load_plan
-from checklists.services import plan_import
 
 SLUG = "launchboard-self"
 PLAN = settings.BASE_DIR / "checklists" / "plans" / "launchboard-self.yaml"

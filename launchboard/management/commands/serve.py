@@ -32,6 +32,7 @@ class Command(BaseCommand):
                 "rendered pages through Redis) and no embedded worker."
             )
         if settings.EMBEDDED_WORKER:
+            # optional parts, imported only when chosen: the embedded worker, daphne, uvicorn
             from launchboard.embedded import start_worker_and_beat
 
             start_worker_and_beat()
@@ -40,13 +41,13 @@ class Command(BaseCommand):
             mode = "production (PostgreSQL/Redis)" if settings.DATABASE_URL else "Redis"
         self.stdout.write(f"Launchboard on http://{host}:{port}/ - {mode}. Ctrl-C stops it.")
         if server == "daphne":
-            from daphne.cli import CommandLineInterface
+            from daphne.cli import CommandLineInterface  # only when asked for
 
             CommandLineInterface().run(
                 ["-b", host, "-p", str(port), "--proxy-headers", "launchboard.asgi:application"]
             )
             return
-        import uvicorn
+        import uvicorn  # not before: daphne's path must not pay for it
 
         # uvicorn: measured faster than daphne at pushing to hundreds of pages
         # (docs/benchmarks/realtime.md); it also hands every request body to the application.

@@ -1,0 +1,280 @@
+"""Plotly figures as plain JSON (the schema plotly.js reads), built server-side once per change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from checklists.board.presenters import schedule
+
+STATUS_COLORS = {
+    "done": "#2e7d32",
+    "in_progress": "#1565c0",
+    "pending": "#9e9e9e",
+    "blocked": "#c62828",
+}
+STATUS_NAMES = {
+    "done": "Done",
+    "in_progress": "In progress",
+    "pending": "Pending",
+    "blocked": "Blocked",
+}
+
+
+def plain(text: str) -> str:
+    """Text from a plan, shown by plotly as text: plotly reads tags in labels (<a href>, <b>,
+    styles), and turns the entities back into the characters."""
+    return escape(text, quote=False)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def gantt_figure(tasks) -> dict:
+    """The task timeline: each task after its dependencies, coloured by status."""
+    rows = schedule(tasks)
+    titles = [plain(f"{t.title}{' (optional)' if t.optional else ''}") for t, _, _ in rows]
+    traces = []
+    for status, color in STATUS_COLORS.items():
+        picked = [
+            (title, t, s, e)
+            for title, (t, s, e) in zip(titles, rows, strict=True)
+            if t.status == status
+        ]
+        if not picked:
+            continue
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": STATUS_NAMES[status],
+                "y": [p[0] for p in picked],
+                "x": [p[3] - p[2] for p in picked],
+                "base": [p[2] for p in picked],
+                "marker": {"color": color},
+                "customdata": [[_clock(p[2]), _clock(p[3]), p[1].minutes] for p in picked],
+                "hovertemplate": "%{y}<br>%{customdata[0]} → %{customdata[1]} "
+                "(%{customdata[2]} min)<extra></extra>",
+            }
+        )
+    end = max((e for _, _, e in rows), default=60)
+    step = 30 if end <= 300 else 60
+    ticks = list(range(0, end + step, step))
+    return {
+        "data": traces,
+        "layout": {
+            "barmode": "overlay",
+            "height": 60 + 30 * len(rows),
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+            "yaxis": {"categoryorder": "array", "categoryarray": titles[::-1], "automargin": True},
+            "xaxis": {
+                "tickvals": ticks,
+                "ticktext": [_clock(t) for t in ticks],
+                "title": {"text": "hours from start (h:mm)"},
+                "range": [0, end],
+            },
+            "legend": {"orientation": "h", "y": -0.25},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    }
+
+
+# --- load-test runs ----------------------------------------------------------------------------
+MAX_POINTS = 600
+
+
+def downsample(columns: dict, limit: int = MAX_POINTS) -> dict:
+    """At most ``limit`` points: requests and failures averaged per second, p95 and VUs maxed."""
+    t = columns.get("t") or []
+    size = max(1, -(-len(t) // limit))
+    if size == 1:
+        return columns
+    out = {name: [] for name in ("t", "requests", "failures", "p95_ms", "vus")}
+    for start in range(0, len(t), size):
+        chunk = slice(start, start + size)
+        n = len(t[chunk])
+        out["t"].append(t[start])
+        out["requests"].append(sum(columns["requests"][chunk]) / n)
+        out["failures"].append(sum(columns["failures"][chunk]) / n)
+        p95 = [v for v in columns["p95_ms"][chunk] if v is not None]
+        out["p95_ms"].append(max(p95) if p95 else None)
+        vus = [v for v in columns["vus"][chunk] if v is not None]
+        out["vus"].append(max(vus) if vus else None)
+    return out
+
+
+def _times(ts) -> list[str]:
+    return [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S") for t in ts]
+
+
+def _hline(value, axis: str, label: str, color: str) -> tuple[dict, dict]:
+    # Left-axis limits are labelled at the left end, right-axis ones at the right, so two
+    # limits at the same height do not print over each other.
+    left = axis == "y"
+    shape = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "yref": axis,
+        "y0": value,
+        "y1": value,
+        "line": {"color": color, "dash": "dash", "width": 1.5},
+    }
+    note = {
+        "xref": "paper",
+        "x": 0 if left else 1,
+        "xanchor": "left" if left else "right",
+        "yref": axis,
+        "y": value,
+        "text": label,
+        "showarrow": False,
+        "font": {"color": color, "size": 11},
+        "yanchor": "bottom",
+    }
+    return shape, note
+
+
+def _base_layout(height=260) -> dict:
+    return {
+        "height": height,
+        "margin": {"l": 50, "r": 50, "t": 10, "b": 30},
+        "legend": {"orientation": "h", "y": 1.15},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {"type": "date"},
+    }
+
+
+def latency_figure(columns: dict, p95_limit: float | None, error_limit: float | None) -> dict:
+    """p95 (left axis) and error rate (right axis) per second, with the plan's thresholds."""
+    c = downsample(columns)
+    x = _times(c["t"])
+    errors = [
+        round(100 * f / r, 3) if r else None
+        for f, r in zip(c["failures"], c["requests"], strict=True)
+    ]
+    layout = _base_layout() | {
+        "yaxis": {"title": {"text": "p95 (ms)"}, "rangemode": "tozero"},
+        "yaxis2": {
+            "title": {"text": "errors (%)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        "shapes": [],
+        "annotations": [],
+    }
+    for value, axis, label, color in (
+        (p95_limit, "y", f"p95 limit {p95_limit:g} ms" if p95_limit else "", "#1565c0"),
+        (
+            error_limit * 100 if error_limit is not None else None,
+            "y2",
+            f"error limit {error_limit * 100:g}%" if error_limit is not None else "",
+            "#c62828",
+        ),
+    ):
+        if value is not None:
+            shape, note = _hline(value, axis, label, color)
+            layout["shapes"].append(shape)
+            layout["annotations"].append(note)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "p95 (ms)",
+                "x": x,
+                "y": c["p95_ms"],
+                "line": {"color": "#1565c0"},
+                "connectgaps": False,
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "errors (%)",
+                "x": x,
+                "y": errors,
+                "yaxis": "y2",
+                "line": {"color": "#c62828"},
+            },
+        ],
+        "layout": layout,
+    }
+
+
+def load_figure(columns: dict) -> dict:
+    """Requests per second (bars) and virtual users (line)."""
+    c = downsample(columns)
+    x = _times(c["t"])
+    layout = _base_layout(220) | {
+        "yaxis": {"title": {"text": "requests/s"}, "rangemode": "tozero"},
+        "yaxis2": {
+            "title": {"text": "VUs"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        "bargap": 0,
+    }
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": "requests/s",
+                "x": x,
+                "y": c["requests"],
+                "marker": {"color": "#90a4ae"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "VUs",
+                "x": x,
+                "y": c["vus"],
+                "yaxis": "y2",
+                "line": {"color": "#6a1b9a", "shape": "hv"},
+            },
+        ],
+        "layout": layout,
+    }
+
+
+def live_figure(
+    points: dict, title: str, bound: float | None, limit: float | None, limit_label: str, unit: str
+) -> dict:
+    """A live series with the criterion's threshold and, when the plan names one, a hard
+    limit (the pool size behind DB connections)."""
+    scale = 100 if unit == "%" else 1
+    values = [None if v is None else v * scale for v in points.get("v", [])]
+    layout = _base_layout(200) | {
+        "yaxis": {"title": {"text": plain(unit or title)}, "rangemode": "tozero"},
+        "shapes": [],
+        "annotations": [],
+        "showlegend": False,
+    }
+    for value, label, color in (
+        (bound, "threshold", "#c62828"),
+        (limit, limit_label or "limit", "#111827"),
+    ):
+        if value is not None:
+            shape, note = _hline(value * scale, "y", plain(f"{label} {value * scale:g}"), color)
+            layout["shapes"].append(shape)
+            layout["annotations"].append(note)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": plain(title),
+                "x": points.get("t", []),
+                "y": values,
+                "line": {"color": "#1565c0"},
+            }
+        ],
+        "layout": layout,
+    }

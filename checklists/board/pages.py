@@ -1,0 +1,53 @@
+"""What the status page shows, as a template context that does not depend on the viewer: the
+same context renders the full page and the sections pushed to every open page."""
+
+from __future__ import annotations
+
+from checklists.board.charts import gantt_figure
+from checklists.board.live import live_of
+from checklists.board.presenters import critical_path_minutes
+from checklists.board.suite import suite_of
+from checklists.core.selectors import recent_events
+from checklists.models import Task
+from metrics import selectors as evidence
+
+SECTION_TITLES = {
+    "checklist": "Checklist",
+    "validation": "Validation of the fix (step 5)",
+    "suite": "Load-test suite (step 10)",
+    "live": "Live metrics",
+}
+
+
+def page_context(board) -> dict:
+    r, launch = board.readiness, board.launch
+    sections = {}
+    for c in r.criteria:
+        sections.setdefault(c.spec.section, []).append(c)
+    labels = [""] + [g.spec.pass_label for g in r.gates]
+    roles = [s.spec.role for s in r.signoffs]
+    titles = {c.key: c.spec.title for c in r.criteria}
+    waivers = [w for w in launch.waivers.all() if w.revoked_at is None and w.expires_at > board.now]
+    for w in waivers:
+        w.criterion_title = titles.get(w.criterion, w.criterion)
+    return {
+        "board": board,
+        "launch": launch,
+        "r": r,
+        "sections": [(SECTION_TITLES.get(k, k), items) for k, items in sections.items()],
+        "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
+        "flow_goal": labels[-1] or "GO",
+        "gantt": gantt_figure(r.plan.tasks),
+        "critical_path": critical_path_minutes(r.plan.tasks),
+        "events": recent_events(launch),
+        "tasks": {t.key: t for t in launch.tasks.all()},
+        "task_moves": Task.Status.choices,
+        "suite": suite_of(launch, r),
+        "live": live_of(launch, r),
+        "recent_runs": evidence.recent_runs(launch.pk),
+        "waivers": waivers,
+        "waive_caps": {
+            c.key: " ".join(f"waive:{role}" for role in (c.waivable_by or roles))
+            for c in launch.criteria.all()
+        },
+    }

@@ -1,0 +1,133 @@
+"""Readiness as JSON (the API contract) and as the few derived figures the page draws."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+from checklists.core.selectors import Board
+from checklists.engine import readiness as engine
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def criterion_json(c: engine.CriterionResult) -> dict:
+    spec = c.spec
+    return {
+        "key": spec.key,
+        "title": spec.title,
+        "kind": spec.kind,
+        "required": spec.required,
+        "section": spec.section,
+        "status": c.status,
+        "observed": c.observed,
+        "observed_text": c.observed_text,
+        "threshold": spec.threshold.text if spec.threshold else None,
+        "threshold_text": c.threshold_text,
+        "source": spec.source_label or None,
+        "why": c.why,
+        "at": _iso(c.at),
+        "waiver": (
+            {"by": c.waiver.by, "reason": c.waiver.reason, "until": _iso(c.waiver.until)}
+            if c.waiver
+            else None
+        ),
+    }
+
+
+def readiness_json(board: Board) -> dict:
+    r, launch = board.readiness, board.launch
+    return {
+        "slug": launch.slug,
+        "name": launch.name,
+        "verdict": r.verdict,
+        "blockers": list(r.blockers),
+        "version": launch.version,
+        "evaluated_at": board.now.isoformat(),
+        "progress": asdict(r.progress)
+        | {"critical_path_minutes": critical_path_minutes(r.plan.tasks)},
+        "tasks": [
+            {
+                "key": t.key,
+                "title": t.title,
+                "priority": t.priority,
+                "minutes": t.minutes,
+                "status": t.status,
+                "optional": t.optional,
+                "depends_on": list(t.depends_on),
+                "done_at": _iso(t.done_at),
+                "blocked_reason": t.blocked_reason or None,
+            }
+            for t in r.plan.tasks
+        ],
+        "criteria": [criterion_json(c) for c in r.criteria],
+        "risks": [
+            {
+                "key": x.spec.key,
+                "title": x.spec.title,
+                "before": {"level": x.spec.before_level, "value": x.spec.before_value},
+                "after": {"level": x.spec.after_level, "value": x.spec.after_value},
+                "current": {
+                    "level": x.current_level,
+                    "value": x.current_value or None,
+                    "measured": x.measured,
+                    "why": x.why,
+                },
+                "mitigation": x.spec.mitigation,
+            }
+            for x in r.risks
+        ],
+        "overall_risk": {"before": r.overall_before, "current": r.overall_current},
+        "headline": r.headline,
+        "decision": {
+            "outcome": r.outcome,
+            "path": [
+                {
+                    "key": g.spec.key,
+                    "title": g.spec.title,
+                    "status": g.status,
+                    "on_path": g.on_path,
+                    "why": g.why,
+                    "on_pass": g.spec.pass_label,
+                    "on_fail": g.spec.fail_label,
+                }
+                for g in r.gates
+            ],
+        },
+        "signoffs": [
+            {
+                "role": s.spec.role,
+                "title": s.spec.title,
+                "required": s.spec.required,
+                "status": s.status,
+                "by": s.spec.by or None,
+                "at": _iso(s.spec.at),
+                "why": s.why,
+            }
+            for s in r.signoffs
+        ],
+    }
+
+
+def schedule(tasks) -> list[tuple[object, int, int]]:
+    """(task, start, end) in minutes from the start, each task after its dependencies."""
+    by_key = {t.key: t for t in tasks}
+    ends: dict[str, int] = {}
+
+    def end_of(key, trail=()):
+        if key not in ends:
+            deps = [d for d in by_key[key].depends_on if d in by_key and d not in trail]
+            start = max((end_of(d, (*trail, key)) for d in deps), default=0)
+            ends[key] = start + by_key[key].minutes
+        return ends[key]
+
+    return [(t, end_of(t.key) - t.minutes, end_of(t.key)) for t in tasks]
+
+
+def critical_path_minutes(tasks) -> int:
+    """Minutes until every required task can be done, if independent tasks run in parallel."""
+    remaining = [
+        replace(t, minutes=0 if t.status == "done" else t.minutes) for t in tasks if not t.optional
+    ]
+    return max((end for _, _, end in schedule(remaining)), default=0)

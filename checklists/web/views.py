@@ -1,0 +1,58 @@
+"""The pages: the launch list, a launch's live status page and a run's page."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+
+from checklists.board import sections
+from checklists.board.charts import latency_figure, load_figure
+from checklists.core.access import can_read, capabilities, readable_launch
+from checklists.models import Launch
+from metrics import selectors as evidence
+
+
+def launch_list(request):
+    launches = [launch for launch in Launch.objects.order_by("name") if can_read(request, launch)]
+    return render(request, "launches/list.html", {"launches": launches})
+
+
+def launch_status(request, slug):
+    """The status page for a viewer who is not a plain anonymous reader of a public launch
+    (those are answered before Django, by fastreads): the board rendered once per change,
+    wrapped with what this viewer may do."""
+    launch = Launch.objects.filter(slug=slug).first()
+    if launch is None or not can_read(request, launch):
+        raise Http404("No such launch")
+    shown = sections.current(launch.pk, version=launch.version)
+    context = sections.page_context_for(shown, launch) | {
+        "caps": capabilities(request.user, launch, request.session)
+    }
+    response = render(request, "launches/status.html", context)
+    response["Cache-Control"] = "private, no-store"  # made for this viewer (forms, CSRF)
+    return response
+
+
+def run_page(request, slug, run_id):
+    launch = readable_launch(request, slug)
+    run = evidence.run_by_id(run_id)
+    if run is None or run.launch_id != launch.pk:
+        raise Http404("No such run")
+    others = [r for r in evidence.test_runs(launch.pk, [run.test]).get(run.test, []) if r != run]
+    compare_id = request.GET.get("compare")
+    earlier = next((r for r in others if str(r.pk) == compare_id), None) or next(
+        (r for r in others if r.complete and r.taken_at <= run.taken_at), None
+    )
+    columns = evidence.run_series([run.pk]).get(run.pk) or {}
+    context = {
+        "launch": launch,
+        "run": run,
+        "others": others,
+        "earlier": earlier,
+        "compare": evidence.compare_runs(run, earlier),
+        "scenarios": sorted((run.scenarios or {}).items()),
+        "endpoints": sorted((run.endpoints or {}).items(), key=lambda kv: -kv[1]["requests"]),
+        "latency": latency_figure(columns, None, None) if columns.get("t") else None,
+        "load": load_figure(columns) if columns.get("t") else None,
+    }
+    return render(request, "launches/run.html", context)
