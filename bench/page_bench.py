@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.production import postgres_database, redis_server, stop  # noqa: E402
-from tests.support.proxy import nginx_in_front  # noqa: E402
+from tests.support.proxy import main_conf, nginx_binary, nginx_in_front  # noqa: E402
 from tests.support.server import free_port, wait_for_http  # noqa: E402
 
 K6 = ROOT / ".venv" / "bin" / "k6"
@@ -185,40 +185,25 @@ def target(mode: str, tree: Path, workers: int):
 @contextmanager
 def nginx_serving(page: bytes, api: bytes):
     """nginx with the same bytes at the same paths (the baseline of every read scenario)."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        raise SystemExit("nginx is missing: apt-get install -y nginx")
+    binary = nginx_binary()
     with tempfile.TemporaryDirectory(prefix="lb-nginx-") as tmp:
         root = Path(tmp)
         root.chmod(0o755)  # nginx's workers run as another user when started by root
         (root / "page.html").write_bytes(page)
         (root / "api.json").write_bytes(api)
         port = free_port()
-        conf = root / "nginx.conf"
-        conf.write_text(
-            f"""worker_processes 2;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  client_body_temp_path {root}/body;
-  proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fcgi;
-  uwsgi_temp_path {root}/uwsgi;
-  scgi_temp_path {root}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    root {root};
-    location = {PAGE} {{ default_type "text/html; charset=utf-8"; try_files /page.html =404; }}
-    location = {API} {{ default_type application/json; try_files /api.json =404; }}
-  }}
+        site = root / "site.conf"
+        site.write_text(
+            f"""server {{
+  listen 127.0.0.1:{port};
+  root {root};
+  location = {PAGE} {{ default_type "text/html; charset=utf-8"; try_files /page.html =404; }}
+  location = {API} {{ default_type application/json; try_files /api.json =404; }}
 }}
 """
         )
+        conf = root / "nginx.conf"
+        conf.write_text(main_conf(root, str(site)))  # the same settings as the proxy's
         proc = subprocess.Popen([binary, "-c", str(conf), "-g", "daemon off;"])
         try:
             wait_for_http(f"http://127.0.0.1:{port}{PAGE}", 10, proc)
