@@ -7,7 +7,8 @@ Options: --modes embedded production, --duration 60 (runs with think time and la
 --short 30 (runs without think time), --repeat 1, --web-workers 2 (production),
 --scenarios (a subset, see SCENARIOS), --tree PATH (serve another checkout, e.g. the commit
 before a change, with this checkout's scripts), --label, --out bench/out/page,
---doc docs/benchmarks/page.md (with --tree or a subset: --doc '' to keep the doc).
+--doc docs/benchmarks/page.md (with --tree or a subset: --doc '' to keep the doc),
+--no-proxy (production without nginx in front).
 
 For each mode it starts the system under test from a fresh database with the demo launch:
   embedded    `manage.py serve` as `make run` runs it (SQLite, in-memory layer, worker inside)
@@ -90,9 +91,11 @@ UVICORN = (
 class Target:
     """The system under test: its URL, its processes, its database."""
 
-    def __init__(self, mode: str, tree: Path, workdir: Path, env: dict, workers: int):
+    def __init__(
+        self, mode: str, tree: Path, workdir: Path, env: dict, workers: int, proxy: bool = True
+    ):
         self.mode, self.tree, self.workdir, self.env = mode, tree, workdir, env
-        self.workers = workers
+        self.workers, self.use_proxy = workers, proxy
         self.port = free_port()
         self.url = self.direct = f"http://127.0.0.1:{self.port}"
         self.procs: dict[str, subprocess.Popen] = {}
@@ -141,7 +144,8 @@ class Target:
             self.spawn("web", web)
         wait_for_http(f"{self.url}/healthz", 60, self.procs["web"], self.workdir / "web.log")
         template = self.tree / "launchboard" / "deploy" / "launchboard.conf.template"
-        if self.mode == "production" and template.exists():  # not in checkouts from before it
+        # not in checkouts from before it
+        if self.mode == "production" and self.use_proxy and template.exists():
             self.url = self.proxy.enter_context(nginx_in_front(self.port, template=template))
 
     def _schedule(self) -> list[str]:
@@ -162,7 +166,7 @@ class Target:
 
 
 @contextmanager
-def target(mode: str, tree: Path, workers: int):
+def target(mode: str, tree: Path, workers: int, proxy: bool = True):
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"lb-{mode}-")))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
@@ -174,7 +178,7 @@ def target(mode: str, tree: Path, workers: int):
             env["REDIS_URL"] = stack.enter_context(redis_server()).url
             env["LAUNCHBOARD_SECRET_KEY"] = "bench-" + "x" * 60
             env["DATABASE_POOL_MAX"] = str(POOL)
-        t = Target(mode, tree, workdir, env, workers)
+        t = Target(mode, tree, workdir, env, workers, proxy)
         try:
             t.start()
             yield t
@@ -365,7 +369,7 @@ def snapshot(base: str) -> tuple[bytes, bytes]:
 # --- the run -------------------------------------------------------------------------------------
 def run_mode(mode: str, args, out: Path) -> dict:
     results: dict = {"mode": mode, "reads": {}, "launch_day": None}
-    with target(mode, args.tree, args.web_workers) as t:
+    with target(mode, args.tree, args.web_workers, not args.no_proxy) as t:
         page, api = snapshot(t.url)
         results["bytes"] = {"page": len(page), "api": len(api)}
         with nginx_serving(page, api) as nginx:
@@ -402,6 +406,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "page")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "benchmarks" / "page.md"))
     parser.add_argument("--no-render", action="store_true", help="skip bench/render_bench.py")
+    parser.add_argument(
+        "--no-proxy", action="store_true", help="production without nginx in front (uvicorn alone)"
+    )
     args = parser.parse_args()
     args.tree = args.tree.resolve()
     started = datetime.now(UTC)
