@@ -79,6 +79,7 @@ function applySection(html) {
 }
 
 function isDirty(form) {
+  if (form.dataset.sent) return false;
   if (form.contains(document.activeElement)) return true;
   return [...form.elements].some((el) => {
     if (el.type === "file") return el.files && el.files.length > 0;
@@ -162,11 +163,15 @@ setInterval(() => {
 // --- forms: in place, with the CSRF token from the cookie --------------------------------------
 async function submitInPlace(form) {
   fillCsrf(form);
+  // Sent: the change it makes arrives by push, and this form must then give way to the new one
+  // (its button keeps the focus, which would otherwise count as being in the middle of it).
+  form.dataset.sent = "1";
   const response = await fetch(form.action, {
     method: "POST",
     body: new FormData(form),
     headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
   });
+  if (!response.ok) delete form.dataset.sent; // refused: what was typed is kept for a retry
   let data = {};
   try { data = await response.json(); } catch { /* not JSON */ }
   flash(data.message || data.error || (response.ok ? "Done." : `Refused (HTTP ${response.status}).`), response.ok ? "success" : "warning");

@@ -50,6 +50,13 @@ def test_changes_reach_the_other_page_and_the_page_survives_a_server_restart():
             timeout=5000,
         )
         assert not_reloaded(viewer)
+        # The editor's own row turns into its untick form: the form just sent (its button still
+        # focused) is not kept as if the editor were still typing in it.
+        editor.wait_for_function(
+            "document.querySelector('#criterion-redis-upgraded form.tick button').textContent"
+            " === 'Untick'",
+            timeout=5000,
+        )
 
         # A run ingested by a command in another process appears within 2 s.
         server.manage("ingest_results", PEAK, "--launch", "whatsapp-saas", "--test", "peak")
