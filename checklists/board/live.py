@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from checklists.board.charts import live_figure
 from metrics import selectors as evidence
+from metrics.collectors import window_of
 
 
 def live_of(launch, readiness) -> list[dict]:
@@ -26,7 +27,7 @@ def live_of(launch, readiness) -> list[dict]:
                 source.key,
                 metrics[c.key],
                 t.aggregate,
-                evidence.window_of(source.kind, t.window_s),
+                window_of(source.kind, t.window_s),
             )
             points = series.get(key)
             if not points or not points.get("t"):

@@ -89,6 +89,3 @@ def newest_checkpoint(launch_id: int, genesis: str) -> tuple[dict | None, list[s
             elif best is None or c["version"] > best["version"]:
                 best = c
     return best, forged
-
-
-# --- the proof ----------------------------------------------------------------------------------
