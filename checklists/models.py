@@ -38,6 +38,7 @@ class Launch(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name_plural = "launches"
 
     def __str__(self):
         return self.name

@@ -1,6 +1,9 @@
 """Error pages: JSON under /api/ (the documented error shape), plain pages elsewhere. Never a
 traceback."""
 
+import logging
+
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views import defaults
@@ -9,6 +12,17 @@ from django.views.csrf import csrf_failure as page
 from .requestid import current
 
 MESSAGES = {400: "bad request", 403: "not allowed", 404: "not found", 500: "server error"}
+
+
+class OneLineForbidden(logging.Filter):
+    """Django logs every 403 with the PermissionDenied's traceback: a refusal is expected, not a
+    fault, so it keeps its one line ("Forbidden (Permission denied): /path") and no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PermissionDenied):
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def _api(request) -> bool:

@@ -388,6 +388,22 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"  # unless the sign-out form says which page to go back to
+PASSWORD_RESET_TIMEOUT = env_int("LAUNCHBOARD_INVITE_DAYS", 3, minimum=1) * 24 * 60 * 60
+# Where people reach this server: the links the CLI prints (invitations) start with it.
+PUBLIC_URL = env_str(
+    "LAUNCHBOARD_PUBLIC_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}"
+).rstrip("/")
+
+# --- email: invitations are sent when a host is set, else their link is shown once -------------
+EMAIL_HOST = env_str("LAUNCHBOARD_EMAIL_HOST")
+EMAIL_PORT = env_int("LAUNCHBOARD_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("LAUNCHBOARD_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("LAUNCHBOARD_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("LAUNCHBOARD_EMAIL_TLS", default=EMAIL_PORT == 587)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("LAUNCHBOARD_EMAIL_FROM", "launchboard@localhost")
+EMAIL_CONFIGURED = bool(EMAIL_HOST)
 SESSION_COOKIE_AGE = 12 * 60 * 60  # signers re-authenticate at least twice a day
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "launchboard.errors.csrf_failure"  # JSON under /api/
@@ -411,6 +427,7 @@ LOGGING = {
     "filters": {
         "request": {"()": "launchboard.requestid.RequestContextFilter"},
         "redact": {"()": "launchboard.redact.RedactSecrets"},  # tokens and share secrets
+        "forbidden": {"()": "launchboard.errors.OneLineForbidden"},
     },
     "formatters": {
         "plain": {
@@ -423,7 +440,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request", "redact"],
+            "filters": ["request", "redact", "forbidden"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import path
 from django.views.generic import RedirectView
 
 from checklists.web import actions, api, trust, views
@@ -35,7 +36,33 @@ urlpatterns = [
     path("launches/<slug:slug>/tokens/", trust.tokens_view, name="launch-tokens"),
     path("launches/<slug:slug>/audit.<str:fmt>", trust.audit_export, name="launch-audit"),
     path("s/<str:secret>/", trust.share_open, name="share-open"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    # An invitation's one-time link (checklists/core/accounts.py): the person sets a password
+    # and is signed in. There is no "forgot password" page: an admin or operator re-invites.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            post_reset_login=True,
+            post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("favicon.ico", RedirectView.as_view(url=static("launchboard/favicon.svg"))),
     path("healthz", api.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

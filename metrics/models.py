@@ -91,6 +91,7 @@ class SourceSeries(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "source series"
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "metric", "aggregate", "window_s"], name="series_unique_query"
@@ -187,6 +188,9 @@ class RunSeries(models.Model):
 
     run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="series")
     points = models.JSONField(default=dict)  # {"t": [...], "requests": [...], ...} columns
+
+    class Meta:
+        verbose_name_plural = "run series"
 
     def __str__(self):
         return f"series of run {self.run_id}"

@@ -3,6 +3,7 @@ the request id, the user and the path; every response carries its request id."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
@@ -75,3 +76,29 @@ def test_every_response_has_its_own_request_id(client):
     assert first["X-Request-ID"] != second["X-Request-ID"]
     spoofed = client.get("/healthz", headers={"X-Request-ID": "forged\nline"})
     assert spoofed["X-Request-ID"] != "forged\nline"  # never taken from the client
+
+
+def test_a_refusal_logs_one_line_not_a_traceback(demo, django_user_model, client):
+    """A 403 is an expected answer: the console keeps Django's one line, without the
+    PermissionDenied traceback that used to follow it."""
+    from checklists.core.services import membership_grant
+    from launchboard.errors import OneLineForbidden
+
+    [console] = [
+        h
+        for h in logging.getLogger().handlers
+        if any(isinstance(f, OneLineForbidden) for f in h.filters)
+    ]
+    viewer = django_user_model.objects.create_user("vic")
+    membership_grant(demo, viewer, "viewer", "", actor_name="test")
+    client.force_login(viewer)
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        response = client.get(f"/launches/{demo.slug}/members/")
+    finally:
+        console.setStream(previous)
+    assert response.status_code == 403
+    lines = stream.getvalue().splitlines()
+    assert [line for line in lines if "Forbidden (Permission denied)" in line]
+    assert not [line for line in lines if "Traceback" in line or "PermissionDenied" in line]

@@ -407,7 +407,8 @@ def _judge_group(c: CriterionIn, members: list[CriterionResult]) -> CriterionRes
     ok = len(members) - len(not_ok)
     if not not_ok:
         return CriterionResult(c, worst, f"All {len(members)} pass.")
-    detail = "; ".join(f"{m.spec.title}: {_lower_first(m.why)}" for m in not_ok[:3])
+    # Each member's reason is a sentence of its own: "Peak test: no run yet. Baseline: ..."
+    detail = " ".join(_sentence(f"{m.spec.title}: {_lower_first(m.why)}") for m in not_ok[:3])
     more = f" (and {len(not_ok) - 3} more)" if len(not_ok) > 3 else ""
     return CriterionResult(c, worst, f"{ok} of {len(members)} pass. {detail}{more}")
 
@@ -452,7 +453,8 @@ def _gate_status(gate: GateIn, criteria: Mapping[str, CriterionResult], tasks) -
     if waiting:
         more = f" and {len(waiting) - 4} more" if len(waiting) > 4 else ""
         return PENDING_STATUS, f"Waiting for {', '.join(waiting[:4])}{more}."
-    return PASS, f"{gate.pass_label}."
+    # The pass label is where the tree goes next, often a question ("Test results?").
+    return PASS, _sentence(f"Passed; next: {gate.pass_label}")
 
 
 def evaluate_gates(

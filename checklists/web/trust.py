@@ -9,12 +9,14 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from checklists.core import accounts
 from checklists.core.access import (
     approver_roles,
     grant_share,
@@ -182,10 +184,10 @@ def waiver_revoke_view(request, slug, waiver_id):
 @login_required
 def members_view(request, slug):
     launch = launch_for(request, slug, "admin")
-    error = ""
+    error, invitation = "", None
     if request.method == "POST":
-        error = _members_change(request, launch)
-        if not error:
+        error, invitation = _members_change(request, launch)
+        if not error and invitation is None:
             return redirect("launch-members", slug=slug)
     members = Membership.objects.filter(launch=launch).select_related("user")
     roles = launch.signoff_roles.all()
@@ -197,7 +199,10 @@ def members_view(request, slug):
             "members": members,
             "roles": roles,
             "error": error,
+            "invitation": invitation,  # its link is shown on this one answer, never again
             "choices": Membership.Role.choices,
+            "email_configured": accounts.email_configured(),
+            "posted": request.POST if error else {},
         },
         status=400 if error else 200,
     )
@@ -213,10 +218,12 @@ def posted_number(request, name: str, low: int = 1, high: int = 2**63 - 1) -> in
     return number if low <= number <= high else None
 
 
-def _members_change(request, launch) -> str:
+def _members_change(request, launch) -> tuple[str, accounts.Invitation | None]:
+    """(error, invitation): a member removed, a role given to an account, a new person invited
+    (the account made and its one-time set-password link), or a lost invitation's link renewed."""
     if request.POST.get("remove"):
         if posted_number(request, "remove") is None:
-            return "No such member."
+            return "No such member.", None
         membership = (
             Membership.objects.filter(launch=launch, pk=request.POST["remove"])
             .select_related("user", "launch")
@@ -230,22 +237,48 @@ def _members_change(request, launch) -> str:
             launch.slug,
             request.user.pk,
         )
-        return ""
-    user = User.objects.filter(username=request.POST.get("username", "")).first()
+        return "", None
+    if request.POST.get("relink"):
+        # Only for a member who never set a password: a link for anyone else would let a
+        # launch admin take over their account.
+        member = posted_number(request, "relink")
+        membership = (
+            Membership.objects.filter(launch=launch, pk=member).select_related("user").first()
+            if member is not None
+            else None
+        )
+        if membership is None or membership.user.has_usable_password():
+            return "Only a person who has not set a password yet gets a new link.", None
+        security.info("new invitation link for %s by %s", membership.user.pk, request.user.pk)
+        return "", accounts.reissue(membership.user, base_url=_base_url(request))
+    username = request.POST.get("username", "").strip()
     role = request.POST.get("role", "")
     signoff_role = request.POST.get("signoff_role", "") if role == "approver" else ""
-    if user is None:
-        return "No such user."
+    if not username:
+        return "Give the person's username.", None
     if role not in Membership.Role.values:
-        return "Choose a role."
+        return "Choose a role.", None
     if role == "approver" and not launch.signoff_roles.filter(key=signoff_role).exists():
-        return "An approver needs one of this launch's sign-off roles."
+        return "An approver needs one of this launch's sign-off roles.", None
+    user = User.objects.filter(username=username).first()
+    invitation = None
     try:
-        if not membership_grant(launch, user, role, signoff_role, actor=request.user)[1]:
-            return "They already have that role."
+        with transaction.atomic():
+            if user is None:
+                invitation = accounts.invite(
+                    username,
+                    request.POST.get("email", ""),
+                    base_url=_base_url(request),
+                    by=str(request.user.pk),
+                )
+                user = invitation.user
+            if not membership_grant(launch, user, role, signoff_role, actor=request.user)[1]:
+                return "They already have that role.", None
+    except accounts.InviteRefused as exc:
+        return str(exc), None
     except Refused as exc:
         security.warning("user %s refused a role grant to themselves on %s", user.pk, launch.slug)
-        return str(exc)
+        return str(exc), None
     security.info(
         "user %s made %s%s on %s by %s",
         user.pk,
@@ -254,7 +287,11 @@ def _members_change(request, launch) -> str:
         launch.slug,
         request.user.pk,
     )
-    return ""
+    return "", invitation
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/")
 
 
 @never_cache

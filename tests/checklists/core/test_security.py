@@ -135,6 +135,7 @@ def unsafe_routes(launch, run_id):
         "launch-tokens": f"/launches/{launch}/tokens/",
         "login": "/accounts/login/",
         "logout": "/accounts/logout/",
+        "password_change": "/accounts/password/",
     }
 
 

@@ -144,6 +144,10 @@ def test_a_group_takes_the_worst_state_of_its_members():
     assert r.criterion("all").why.startswith("1 of 2 pass.")
     r = R.evaluate(plan([a, b, group]), {"a": obs(0.001)}, NOW)
     assert r.criterion("all").status == R.PENDING_STATUS
+    # each member's reason reads as a sentence of its own, never ".;"
+    r = R.evaluate(plan([a, b, group]), {}, NOW)
+    why = r.criterion("all").why
+    assert ".;" not in why and why.count(".") >= 3 and "; " not in why
 
 
 # --- waivers -----------------------------------------------------------------------------------
@@ -217,6 +221,7 @@ def test_the_decision_path_stops_at_the_first_gate_not_passed():
         ("pending", False),
     ]
     assert r.outcome == "NO GO - Debug DB Issue"
+    assert r.gates[0].why == "Passed; next: Test results?"  # not "Test results?."
     criteria = [metric(), manual(checked=True)]
     r = R.evaluate(plan(criteria, gates=gates), {"peak-error-rate": obs(0.001)}, NOW)
     assert r.outcome == "GO FOR LAUNCH"
