@@ -57,17 +57,15 @@ def _set_password(link: str) -> Client:
     return browser
 
 
-def test_an_admin_invites_a_new_engineer_who_sets_a_password_with_the_link_once(
-    demo, admin_client
-):
+def test_an_admin_invites_a_new_engineer_who_sets_a_password_with_the_link_once(demo, admin_client):
     events = Event.objects.filter(launch=demo).count()
     response = admin_client.post(
         MEMBERS, {"username": "eng", "email": "eng@example.com", "role": "engineer"}
     )
     assert response.status_code == 200
-    assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response[
-        "Cache-Control"
-    ]
+    assert (
+        response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
+    )
     link = _link(response.content.decode())
     assert link.startswith("http://testserver/accounts/reset/")
     eng = get_user_model().objects.get(username="eng")
