@@ -37,24 +37,27 @@ def suite_of(launch, readiness) -> list[dict]:
     return rows
 
 
-def _run_parts(run, previous, results, metrics, columns) -> dict:
+def chart_limits(thresholds) -> tuple[float | None, float | None]:
+    """(p95 limit in ms, error-rate limit 0..1) to draw on a run's chart, from the
+    (metric, threshold) pairs of its test's criteria; None where the plan sets none."""
+
     def limit(metric, prefix):
-        for r in results:
-            t = r.spec.threshold
-            same = t and not t.relative and metrics.get(r.key) == metric
-            if same and t.aggregate.startswith(prefix):
+        for name, t in thresholds:
+            if t and not t.relative and name == metric and t.aggregate.startswith(prefix):
                 return t.value
         return None
 
+    thresholds = list(thresholds)
+    return limit("http_req_duration", "p(95"), limit("http_req_failed", "rate")
+
+
+def _run_parts(run, previous, results, metrics, columns) -> dict:
+    limits = chart_limits((metrics.get(r.key), r.spec.threshold) for r in results)
     endpoints = sorted((run.endpoints or {}).items(), key=lambda kv: -kv[1].get("requests", 0))
     return {
         "compare": evidence.compare_runs(run, previous),
         "endpoints": endpoints[:15],
-        "latency": latency_figure(
-            columns, limit("http_req_duration", "p(95"), limit("http_req_failed", "rate")
-        )
-        if columns.get("t")
-        else None,
+        "latency": latency_figure(columns, *limits) if columns.get("t") else None,
         "load": load_figure(columns) if columns.get("t") else None,
         "file_thresholds": run.thresholds or [],
     }

@@ -7,7 +7,9 @@ from django.shortcuts import render
 
 from checklists.board import sections
 from checklists.board.charts import latency_figure, load_figure
+from checklists.board.suite import chart_limits
 from checklists.core.access import can_read, capabilities, readable_launch
+from checklists.engine.thresholds import parse_threshold
 from checklists.models import Launch
 from metrics import selectors as evidence
 
@@ -33,6 +35,16 @@ def launch_status(request, slug):
     return response
 
 
+def _limits_of(launch, test: str) -> tuple[float | None, float | None]:
+    """The plan's p95 and error-rate limits for this test, drawn on the run's chart."""
+    if not test:
+        return None, None
+    rows = (
+        launch.criteria.filter(test=test).exclude(threshold="").values_list("metric", "threshold")
+    )
+    return chart_limits((metric, parse_threshold(text)) for metric, text in rows)
+
+
 def run_page(request, slug, run_id):
     launch = readable_launch(request, slug)
     run = evidence.run_by_id(run_id)
@@ -52,7 +64,9 @@ def run_page(request, slug, run_id):
         "compare": evidence.compare_runs(run, earlier),
         "scenarios": sorted((run.scenarios or {}).items()),
         "endpoints": sorted((run.endpoints or {}).items(), key=lambda kv: -kv[1]["requests"]),
-        "latency": latency_figure(columns, None, None) if columns.get("t") else None,
+        "latency": latency_figure(columns, *_limits_of(launch, run.test))
+        if columns.get("t")
+        else None,
         "load": load_figure(columns) if columns.get("t") else None,
     }
     return render(request, "launches/run.html", context)

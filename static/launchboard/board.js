@@ -251,6 +251,13 @@ document.addEventListener("submit", (event) => {
   else submitInPlace(form);
 });
 
+// A select that says so submits its form when changed (the page's CSP allows no inline
+// handlers); its form keeps a button for whoever has no script.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest?.("select[data-autosubmit]");
+  if (select?.form) select.form.requestSubmit();
+});
+
 fillCsrf();
 drawCharts();
 if (board) connect();
