@@ -200,6 +200,14 @@ def _task_state(task: Task) -> dict:
     return {"status": task.status, "blocked_reason": task.blocked_reason, "done_at": task.done_at}
 
 
+def _undone_prerequisites(task: Task) -> list[Task]:
+    keys = [k for k in task.depends_on or [] if k != task.key]
+    found = Task.objects.filter(launch_id=task.launch_id, key__in=keys).exclude(
+        status=Task.Status.DONE
+    )
+    return sorted(found, key=lambda t: keys.index(t.key))
+
+
 def task_move(
     task: Task, *, status: str, actor=None, reason: str = "", expected_status: str | None = None
 ) -> Task:
@@ -216,6 +224,13 @@ def task_move(
             raise ChangeRefused(f"{task.title} cannot go from {task.status} to {status}.")
         if status == Task.Status.BLOCKED and not reason.strip():
             raise ChangeRefused("Say why the task is blocked.")
+        early = _undone_prerequisites(task) if status == Task.Status.DONE else []
+        if early and not reason.strip():
+            names = ", ".join(t.title for t in early)
+            raise ChangeRefused(
+                f"{task.title} comes after {names}, not done yet. Give a reason to mark it "
+                "done anyway (it is recorded)."
+            )
         before = _task_state(task)
         now = timezone.now()
         task.status = status
@@ -224,6 +239,11 @@ def task_move(
         task.done_at = now if status == Task.Status.DONE else None
         task.save(update_fields=["status", "blocked_reason", "started_at", "done_at"])
         why = f": {task.blocked_reason}" if task.blocked_reason else ""
+        after = _task_state(task)
+        if early:
+            # done out of order on purpose: who, why and what was skipped stay in the audit trail
+            why = f" before {', '.join(t.title for t in early)}: {reason.strip()[:500]}"
+            after |= {"ahead_of": [t.key for t in early], "reason": reason.strip()[:500]}
         append_event(
             task.launch,
             kind="task.moved",
@@ -231,7 +251,7 @@ def task_move(
             summary=f"moved {task.title} to {task.get_status_display().lower()}{why}",
             actor=actor,
             before=before,
-            after=_task_state(task),
+            after=after,
         )
     return task
 

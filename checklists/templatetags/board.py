@@ -53,6 +53,18 @@ def get_item(mapping, key):
     return mapping.get(key)
 
 
+@register.filter
+def done_early(task, plan_tasks) -> str:
+    """The titles of the tasks ``task`` follows that are not done, when it is done already
+    (someone marked it done out of order, with a reason); "" otherwise."""
+    if task.status != "done" or not task.depends_on:
+        return ""
+    by_key = {t.key: t for t in plan_tasks}
+    return ", ".join(
+        by_key[k].title for k in task.depends_on if k in by_key and by_key[k].status != "done"
+    )
+
+
 def _fmt(value, unit):
     return format_value(value, unit)
 
