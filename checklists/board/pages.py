@@ -46,6 +46,7 @@ def page_context(board) -> dict:
         "live": live_of(launch, r),
         "recent_runs": evidence.recent_runs(launch.pk),
         "waivers": waivers,
+        "criteria": {c.key: c for c in launch.criteria.all()},  # evidence links, notes
         "waive_caps": {
             c.key: " ".join(f"waive:{role}" for role in (c.waivable_by or roles))
             for c in launch.criteria.all()

@@ -118,11 +118,13 @@ def _from_runs(launch, wants, titles, criteria) -> dict[str, engine.Observation]
             result[w.key] = engine.Observation(why=why)
             continue
         value, why = evidence.run_value(run, w.metric, w.aggregate, w.params, series.get(run.pk))
+        baseline = _baseline(w, run, runs[w.test], criteria) if w.relative else None
         result[w.key] = engine.Observation(
             value=value,
             at=run.taken_at,
             complete=run.complete,
-            baseline=_baseline(w, run, runs[w.test], criteria) if w.relative else None,
+            baseline=baseline,
+            no_baseline=_no_baseline(title, run, runs[w.test]) if baseline is None else "",
             label=f"{title} run #{run.pk}",
             why=_sentence(f"{title} run #{run.pk}: {why}") if value is None else "",
         )
@@ -141,6 +143,21 @@ def _passed(run, criteria, test) -> bool:
         if value is None or not threshold.holds(value):
             return False
     return True
+
+
+def _no_baseline(title: str, run, runs) -> str:
+    """Why a relative threshold of ``run`` has no baseline, as it is (for the page)."""
+    if run.is_baseline:
+        return (
+            f"{title} run #{run.pk} is the pinned baseline itself: the next {title.lower()} "
+            "run is compared with it"
+        )
+    if not any(r.complete and r.pk != run.pk and r.taken_at <= run.taken_at for r in runs):
+        return f"{title} run #{run.pk} is the first complete one: nothing earlier to compare with"
+    return (
+        f"No {title.lower()} run before #{run.pk} met the test's thresholds, so none is a "
+        "baseline; pin one on its run page"
+    )
 
 
 def _baseline(want, run, runs, criteria) -> float | None:

@@ -83,6 +83,7 @@ class Observation:
     why: str = ""
     stale_after_s: int | None = None
     stale_reason: str = ""
+    no_baseline: str = ""  # why a relative threshold has nothing to compare with, in words
     # Sustained criteria (fail only after N breaching polls in a row, recover after M good):
     # (polls so far, polls needed) while breaching but not failing yet, or while recovering.
     breaching: tuple[int, int] | None = None
@@ -321,7 +322,11 @@ def _judge_metric(
         return CriterionResult(c, STALE, stale, **common)
     holds = c.threshold.holds(obs.value, obs.baseline) if c.threshold else None
     if holds is None:
-        why = f"There is no baseline run to compare {_lower_first(measure)} {shown} with."
+        why = (
+            _sentence(obs.no_baseline)
+            if obs.no_baseline
+            else (f"There is no baseline run to compare {_lower_first(measure)} {shown} with.")
+        )
         return CriterionResult(c, PENDING_STATUS, why, **common)
     if not holds and obs.breaching:
         n, needed = obs.breaching

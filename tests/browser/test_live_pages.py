@@ -57,6 +57,19 @@ def test_changes_reach_the_other_page_and_the_page_survives_a_server_restart():
             " === 'Untick'",
             timeout=5000,
         )
+        # With an evidence link typed in: the row turns into its untick form and shows the link
+        # without a reload (it used to keep "Tick" until one).
+        editor.fill(
+            "#criterion-alerts-configured input[name=evidence_url]", "https://ci.example/42"
+        )
+        editor.click("#criterion-alerts-configured form.tick button")
+        editor.wait_for_function(
+            "() => document.querySelector('#criterion-alerts-configured form.tick button')"
+            ".textContent === 'Untick'",
+            timeout=5000,
+        )
+        assert editor.query_selector("#criterion-alerts-configured a[href='https://ci.example/42']")
+        assert not_reloaded(editor)
 
         # A run ingested by a command in another process appears within 2 s.
         server.manage("ingest_results", PEAK, "--launch", "whatsapp-saas", "--test", "peak")

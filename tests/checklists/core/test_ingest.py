@@ -493,7 +493,11 @@ def test_a_relative_threshold_compares_with_the_last_passing_run_or_the_pinned_o
 
     first = run_ingest_cli(PEAK_PASS, "rel")
     assert state()["status"] == "pending"  # nothing to compare the first run with
-    assert "baseline" in state()["why"]
+    assert "is the first complete one: nothing earlier to compare with" in state()["why"]
+    # The newest run pinned as the baseline: the page says so, not "there is no baseline".
+    run_pin_baseline(Run.objects.get(pk=first["id"]), actor_name="test")
+    assert state()["status"] == "pending"
+    assert f"run #{first['id']} is the pinned baseline itself" in state()["why"]
     run_ingest_cli(shifted(PEAK_PASS, tmp_path, 1), "rel")
     assert state()["status"] == "pass"  # same p95 as the run before, which passed
     run_ingest_cli(shifted(PEAK_FAIL, tmp_path, 2), "rel")

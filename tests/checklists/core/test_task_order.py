@@ -68,5 +68,5 @@ def test_in_order_needs_no_reason(demo):
     for key in ("deploy-staging", "verify-deployment"):
         task_move(Task.objects.get(launch=demo, key=key), status="done")
     assert Task.objects.get(launch=demo, key="verify-deployment").status == "done"
-    with pytest.raises(ChangeRefused, match="Re-run|re-run|comes after"):
+    with pytest.raises(ChangeRefused, match="comes after"):
         task_move(Task.objects.get(launch=demo, key="validate-results"), status="done")
