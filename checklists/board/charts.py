@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 
-from checklists.board.presenters import schedule
+from checklists.board.presenters import wall_schedule
 
 STATUS_COLORS = {
     "done": "#2e7d32",
@@ -27,13 +27,12 @@ def plain(text: str) -> str:
     return escape(text, quote=False)
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60}:{minutes % 60:02d}"
-
-
-def gantt_figure(tasks) -> dict:
-    """The task timeline: each task after its dependencies, coloured by status."""
-    rows = schedule(tasks)
+def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = None) -> dict:
+    """The task timeline on the clock: done tasks where they were done, the rest from now in
+    order of their prerequisites, coloured by status; a line at the go-live target and one at
+    now (the page moves it with the clock: the figure is drawn once per change)."""
+    now = now or datetime.now(UTC)
+    rows = wall_schedule(tasks, now)
     titles = [plain(f"{t.title}{' (optional)' if t.optional else ''}") for t, _, _ in rows]
     traces = []
     for status, color in STATUS_COLORS.items():
@@ -50,34 +49,109 @@ def gantt_figure(tasks) -> dict:
                 "orientation": "h",
                 "name": STATUS_NAMES[status],
                 "y": [p[0] for p in picked],
-                "x": [p[3] - p[2] for p in picked],
-                "base": [p[2] for p in picked],
+                "x": [(p[3] - p[2]).total_seconds() * 1000 for p in picked],
+                "base": [_iso(p[2]) for p in picked],
                 "marker": {"color": color},
-                "customdata": [[_clock(p[2]), _clock(p[3]), p[1].minutes] for p in picked],
-                "hovertemplate": "%{y}<br>%{customdata[0]} → %{customdata[1]} "
-                "(%{customdata[2]} min)<extra></extra>",
+                "customdata": [
+                    [_hhmm(p[2]), _hhmm(p[3]), p[1].minutes, _when(p[1])] for p in picked
+                ],
+                "hovertemplate": "%{y}<br>%{customdata[0]} → %{customdata[1]} UTC "
+                "(%{customdata[2]} min, %{customdata[3]})<extra></extra>",
             }
         )
-    end = max((e for _, _, e in rows), default=60)
-    step = 30 if end <= 300 else 60
-    ticks = list(range(0, end + step, step))
+    shapes, notes = [_vline(now, "now", "#1565c0", "now")], []
+    notes.append(_vnote(now, "now", "#1565c0"))
+    first = min([s for _, s, _ in rows] + [now])
+    last = max([e for _, _, e in rows] + [now])
+    span = max(last - first, timedelta(hours=6))
+    if target is not None and first - span <= target <= last + span:
+        shapes.append(_vline(target, "target", "#c62828", "dash"))
+        notes.append(_vnote(target, "target", "#c62828"))
+        first, last = min(first, target), max(last, target)
+    elif target is not None:
+        # Far off (a target long past, or weeks away): drawn to scale, the tasks would be
+        # slivers. Said at the edge instead.
+        before = target < first
+        notes.append(
+            {
+                "name": "target",
+                "x": 1,
+                "xref": "paper",
+                "xanchor": "right",
+                "y": 1,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "text": f"target {_hhmm_full(target)} UTC"
+                f"{' (before this chart)' if before else ' →'}",
+                "showarrow": False,
+                "font": {"color": "#c62828", "size": 11},
+            }
+        )
+    pad = max((last - first) * 0.03, timedelta(minutes=10))
     return {
         "data": traces,
         "layout": {
             "barmode": "overlay",
-            "height": 60 + 30 * len(rows),
-            "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+            "height": 70 + 30 * len(rows),
+            "margin": {"l": 10, "r": 10, "t": 24, "b": 40},
             "yaxis": {"categoryorder": "array", "categoryarray": titles[::-1], "automargin": True},
             "xaxis": {
-                "tickvals": ticks,
-                "ticktext": [_clock(t) for t in ticks],
-                "title": {"text": "hours from start (h:mm)"},
-                "range": [0, end],
+                "type": "date",
+                "range": [_iso(first - pad), _iso(last + pad)],
+                "title": {"text": "UTC"},
             },
+            "shapes": shapes,
+            "annotations": notes,
             "legend": {"orientation": "h", "y": -0.25},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
         },
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%m-%d %H:%M")
+
+
+def _hhmm_full(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _when(task) -> str:
+    if task.status == "done":
+        return "done" if task.done_at else "done (no time recorded)"
+    return "forecast from its estimate"
+
+
+def _vline(moment: datetime, name: str, color: str, dash: str) -> dict:
+    return {
+        "type": "line",
+        "name": name,
+        "xref": "x",
+        "yref": "paper",
+        "x0": _iso(moment),
+        "x1": _iso(moment),
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": color, "width": 2, "dash": "solid" if dash == "now" else dash},
+    }
+
+
+def _vnote(moment: datetime, text: str, color: str) -> dict:
+    return {
+        "name": text,
+        "x": _iso(moment),
+        "xref": "x",
+        "y": 1,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "text": text,
+        "showarrow": False,
+        "font": {"color": color, "size": 11},
     }
 
 

@@ -37,7 +37,7 @@ def page_context(board) -> dict:
         "sections": [(SECTION_TITLES.get(k, k), items) for k, items in sections.items()],
         "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
         "flow_goal": labels[-1] or "GO",
-        "gantt": gantt_figure(r.plan.tasks),
+        "gantt": gantt_figure(r.plan.tasks, board.now, launch.target_at),
         "critical_path": critical_path_minutes(r.plan.tasks),
         "events": recent_events(launch),
         "tasks": {t.key: t for t in launch.tasks.all()},

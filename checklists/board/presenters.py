@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from datetime import datetime, timedelta
 
 from checklists.core.selectors import Board
 from checklists.engine import readiness as engine
@@ -33,6 +34,27 @@ def criterion_json(c: engine.CriterionResult) -> dict:
             if c.waiver
             else None
         ),
+    }
+
+
+def summary_json(board: Board) -> dict:
+    """One launch on the home page and in ``GET /api/launches/``: where it stands, in a line."""
+    r, launch = board.readiness, board.launch
+    required = [c for c in r.criteria if c.spec.required]
+    return {
+        "slug": launch.slug,
+        "name": launch.name,
+        "version": launch.version,
+        "url": f"/api/launches/{launch.slug}/",
+        "verdict": r.verdict,
+        "headline": r.headline,
+        "blockers": list(r.blockers[:3]),
+        "blocker_count": len(r.blockers),
+        "progress_percent": r.progress.percent,
+        "remaining_minutes": r.progress.remaining_minutes,
+        "criteria_ok": sum(1 for c in required if c.ok),
+        "criteria_required": len(required),
+        "target_at": _iso(launch.target_at),
     }
 
 
@@ -78,7 +100,11 @@ def readiness_json(board: Board) -> dict:
             }
             for x in r.risks
         ],
-        "overall_risk": {"before": r.overall_before, "current": r.overall_current},
+        "overall_risk": {
+            "before": r.overall_before,
+            "target": r.overall_target,
+            "current": r.overall_current,
+        },
         "headline": r.headline,
         "decision": {
             "outcome": r.outcome,
@@ -123,6 +149,29 @@ def schedule(tasks) -> list[tuple[object, int, int]]:
         return ends[key]
 
     return [(t, end_of(t.key) - t.minutes, end_of(t.key)) for t in tasks]
+
+
+def wall_schedule(tasks, now: datetime) -> list[tuple[object, datetime, datetime]]:
+    """(task, start, end) on the clock. A done task ends when it was done (a task the plan
+    says is done, with no time, ends before the first one that has one); a task not done starts
+    now or when the last of its prerequisites ends, whichever is later, and takes its estimate."""
+    by_key = {t.key: t for t in tasks}
+    known = [t.done_at for t in tasks if t.status == "done" and t.done_at]
+    earliest = min([*known, now])
+    ends: dict[str, datetime] = {}
+
+    def end_of(key, trail=()):
+        if key not in ends:
+            task = by_key[key]
+            if task.status == "done":
+                ends[key] = task.done_at or earliest
+            else:
+                deps = [d for d in task.depends_on if d in by_key and d not in trail]
+                start = max([now, *(end_of(d, (*trail, key)) for d in deps)])
+                ends[key] = start + timedelta(minutes=task.minutes)
+        return ends[key]
+
+    return [(t, end_of(t.key) - timedelta(minutes=t.minutes), end_of(t.key)) for t in tasks]
 
 
 def critical_path_minutes(tasks) -> int:

@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from checklists.board.pages import page_context
-from checklists.board.presenters import readiness_json
+from checklists.board.presenters import readiness_json, summary_json
 from checklists.core.selectors import board_of, launch_with_plan
 from checklists.core.services import readiness_state
 from metrics import selectors as evidence
@@ -72,6 +72,7 @@ class Sections:
     api: bytes = b""  # the readiness JSON
     etag: str = ""  # of ``api``: the version and a digest of the bytes
     page_etag: str = ""
+    summary: dict = field(default_factory=dict)  # the launch in a line (home page, launch list)
 
     def newer_than(self, other: Sections | None) -> bool:
         return other is None or (self.version, self.rendered_at) > (
@@ -84,7 +85,7 @@ class Sections:
 
 
 # The prefix names the shape of Sections: a process of another release never unpickles it.
-PREFIX = "lb:rendered2"
+PREFIX = "lb:rendered3"
 
 
 def _key(launch_id: int) -> str:
@@ -139,6 +140,7 @@ def render_sections(launch_id: int) -> Sections:
         api=api,
         etag=_etag(launch.version, api),
         page_etag=_etag(launch.version, page) if page else "",
+        summary=summary_json(board),
     )
 
 

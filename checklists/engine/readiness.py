@@ -224,6 +224,11 @@ class Readiness:
             return failed.spec.fail_label if failed else "NO GO"
         return self.outcome
 
+    @property
+    def overall_target(self) -> str:
+        """The overall risk once every mitigation holds (the worst of the risks' targets)."""
+        return overall_level([r.spec.after_level for r in self.risks])
+
     def criterion(self, key: str) -> CriterionResult:
         return next(c for c in self.criteria if c.key == key)
 

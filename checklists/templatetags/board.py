@@ -1,5 +1,7 @@
 """Small display filters for the status page."""
 
+from datetime import UTC, datetime
+
 from django import template
 from django.utils.html import format_html
 
@@ -46,6 +48,17 @@ def status_word(status) -> str:
 @register.filter
 def verdict_word(verdict) -> str:
     return {"GO": "GO", "NO_GO": "NO GO", "PENDING": "PENDING"}.get(verdict, verdict)
+
+
+@register.filter
+def iso_utc(value) -> str:
+    """'2025-01-19T09:00:00+00:00' (or a datetime) -> '2025-01-19 09:00 UTC'."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @register.filter

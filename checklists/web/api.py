@@ -15,6 +15,7 @@ from checklists.core.access import TokenRefused, bearer_token, can_read, check_t
 from checklists.core.quotas import upload_admit, upload_charge
 from checklists.models import ApiToken, Launch
 from checklists.web.openapi import openapi_document
+from checklists.web.views import launch_summaries
 from metrics.selectors import run_by_id, run_json
 from metrics.services import IngestError, run_accept_upload, sniff_format
 from metrics.uploads import HashingUploadHandler, discard
@@ -44,17 +45,8 @@ def healthz(request):
 
 @require_GET
 def launches(request):
-    rows = [
-        {
-            "slug": launch.slug,
-            "name": launch.name,
-            "version": launch.version,
-            "url": f"/api/launches/{launch.slug}/",
-        }
-        for launch in Launch.objects.order_by("name")
-        if can_read(request, launch)
-    ]
-    return json_response({"launches": rows})
+    """Every launch the caller may read, each in a line (verdict, progress, target)."""
+    return json_response({"launches": launch_summaries(request)})
 
 
 @require_GET

@@ -90,7 +90,7 @@ class FastReads:
             if query:
                 return None
             await realtime.look_once()
-            return self._list(path)
+            return await self._list(path)
         page = PAGE.fullmatch(path)
         api = None if page else API.fullmatch(path)
         if page is None and api is None:
@@ -132,11 +132,11 @@ class FastReads:
             return False  # Django answers 400 and logs it
         return not self.ssl_redirect or self._secure(scope, headers)
 
-    def _list(self, path: str):
-        known = [k for k in realtime.launches() if k.public]
-        key = tuple((k.slug, k.name, k.version) for k in known)
+    async def _list(self, path: str):
+        shown = [await realtime.rendering(k) for k in realtime.launches() if k.public]
+        key = tuple((s.launch_id, s.version, s.rendered_at) for s in shown)
         if key not in self.lists:
-            self.lists = {key: _render_lists(known)}
+            self.lists = {key: _render_lists([s.summary for s in shown])}
         html, data, etag = self.lists[key]
         body, kind = (html, HTML) if path == "/" else (data, JSON)
         return body, kind, etag, (key, path)
@@ -237,16 +237,13 @@ def _constant_headers(secure: bool) -> list[tuple[bytes, bytes]]:
     return found
 
 
-def _render_lists(known) -> tuple[bytes, bytes, str]:
-    """The launch list as an anonymous reader sees it, as HTML and as JSON."""
-    rows = [
-        {"slug": k.slug, "name": k.name, "version": k.version, "url": f"/api/launches/{k.slug}/"}
-        for k in known
-    ]
+def _render_lists(rows: list[dict]) -> tuple[bytes, bytes, str]:
+    """The launch list as an anonymous reader sees it, as HTML and as JSON (the rows are each
+    launch's summary, made with its rendering)."""
     data = orjson.dumps({"launches": rows})
     html = render_to_string(
         "launches/list.html",
-        {"launches": known, "user": AnonymousUser(), "login_next": "/"},
+        {"launches": rows, "user": AnonymousUser(), "login_next": "/"},
     ).encode()
     etag = '"list-' + hashlib.blake2b(html + data, digest_size=8).hexdigest() + '"'
     return html, data, etag

@@ -5,6 +5,8 @@
 // (re)connect the server sends a full snapshot, so a page that was away catches up by itself.
 // The page says "live" only while its socket is open and heard from.
 
+import { describeTargets } from "./when.js";
+
 const board = document.getElementById("board");
 const liveState = document.getElementById("live-state");
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
@@ -36,11 +38,19 @@ function extendOrReact(el, figure) {
   }
 }
 
+// A figure's "now" line is where the clock is, not where it was when the figure was made.
+function moveNow(figure) {
+  const now = new Date().toISOString().slice(0, 19).replace("T", " "); // UTC, as the server writes
+  for (const shape of figure.layout?.shapes || []) if (shape.name === "now") { shape.x0 = now; shape.x1 = now; }
+  for (const note of figure.layout?.annotations || []) if (note.name === "now") note.x = now;
+  return figure;
+}
+
 function drawCharts(root = document) {
   if (!window.Plotly) return;
   for (const el of root.querySelectorAll("[data-figure]")) {
     const figure = figureOf(el);
-    if (figure) extendOrReact(el, figure);
+    if (figure) extendOrReact(el, moveNow(figure));
   }
 }
 
@@ -112,6 +122,7 @@ function applyUpdate(message) {
   if (message.content) content = message.content;
   fillCsrf();
   drawCharts();
+  describeTargets();
   if (message.verdict && verdict && message.verdict !== verdict.replace(" ", "_")) announceVerdict(verdict.replace(" ", "_"), message.verdict);
   if (message.verdict) verdict = message.verdict;
 }
@@ -260,4 +271,6 @@ document.addEventListener("change", (event) => {
 
 fillCsrf();
 drawCharts();
+describeTargets();
+setInterval(() => { describeTargets(); drawCharts(); }, 60000);
 if (board) connect();

@@ -6,6 +6,7 @@ on stays visible on a phone; the run page compares under the page's own CSP."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,41 @@ def test_the_run_page_compares_with_the_run_chosen_under_its_own_csp(server):
         assert not [e for e in errors if "Content Security Policy" in e]
         figure = page.text_content("#fig-latency")
         assert "p95 limit 400 ms" in figure and "error limit 1%" in figure
+
+
+def test_the_home_page_keeps_itself_current_and_flags_a_passed_target(server):
+    with chromium() as browser:
+        home = browser.new_context(**PHONE).new_page()
+        home.goto(f"{server.url}/")
+        row = "li.launch-row[data-slug='whatsapp-saas']"
+        assert home.text_content(f"{row} .launch-verdict").strip() in ("PENDING", "NO GO")
+        home.wait_for_selector(f"{row} .target-note.late")  # 2025-01-19 is long past
+        assert "late" in home.text_content(f"{row} .target-note")
+        assert_fits(home, "home page")
+        home.evaluate("() => { window.__notReloaded = true; }")
+        version = int(home.get_attribute(row, "data-version"))
+        percent = float(home.get_attribute(f"{row} progress", "value"))
+        server.manage(
+            "shell",
+            "-c",
+            "from checklists.core.services import task_move; from checklists.models import Task; "
+            "task_move(Task.objects.get(launch__slug='whatsapp-saas', key='deploy-staging'), "
+            "status='done')",
+        )
+        home.wait_for_function(
+            f'() => Number(document.querySelector("{row}").dataset.version) > {version}',
+            timeout=15000,
+        )
+        assert float(home.get_attribute(f"{row} progress", "value")) > percent
+        assert home.evaluate("() => window.__notReloaded === true")
+
+        page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+        page.goto(f"{server.url}/launches/whatsapp-saas/")
+        page.wait_for_selector("#sec-verdict .target-note.late")
+        assert "the plan is late" in page.text_content("#sec-progress .forecast")
+        now_line = page.eval_on_selector(
+            "#gantt", "(el) => el.layout.shapes.find((s) => s.name === 'now').x0"
+        )
+        drawn = datetime.strptime(now_line, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        assert abs(datetime.now(UTC) - drawn) < timedelta(minutes=2)
+        assert page.eval_on_selector("#gantt", "(el) => el.layout.xaxis.type") == "date"

@@ -38,7 +38,7 @@ def test_the_api_shows_the_seed_plan_computed_from_data(demo, client):
         "ai-api-failures": ("42", "<10"),
         "monitoring-blind-spots": ("Yes", "No"),
     }
-    assert data["overall_risk"] == {"before": "high", "current": "high"}
+    assert data["overall_risk"] == {"before": "high", "target": "low", "current": "high"}
     assert [(s["role"], s["status"]) for s in data["signoffs"]] == [
         ("cto", "pending"),
         ("devops", "pending"),

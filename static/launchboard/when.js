@@ -1,0 +1,51 @@
+// Times that move with the clock, in the reader's browser: a page is rendered once per change,
+// so "in 3 h" or "late by 2 days" is worked out here, not baked into the cached bytes.
+
+export function span(ms) {
+  const minutes = Math.round(Math.abs(ms) / 60000);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""}`;
+  return `${Math.floor(hours / 24)} days`;
+}
+
+function clock(ms) {
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+// <p class="forecast" data-remaining="MIN" data-target=ISO>: when the required work ends at
+// the estimates, counted from now, against the target.
+export function describeForecasts(root = document) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll(".forecast[data-remaining]")) {
+    const remaining = Number(el.dataset.remaining) * 60000;
+    const target = Date.parse(el.dataset.target || "");
+    const finish = now + remaining;
+    if (!remaining) { el.textContent = "All the required work is done."; continue; }
+    let text = `At the estimates, the required work ends about ${clock(finish)}`;
+    if (!Number.isNaN(target)) {
+      text += finish > target ? `, ${span(finish - target)} after the target: the plan is late.` : `, ${span(target - finish)} before the target.`;
+      el.classList.toggle("late", finish > target);
+    } else text += ".";
+    el.textContent = text;
+  }
+}
+
+// <time class="target" datetime=ISO data-verdict=GO|NO_GO|PENDING>: the launch's target.
+export function describeTargets(root = document) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll("time.target")) {
+    const at = Date.parse(el.getAttribute("datetime"));
+    if (Number.isNaN(at)) continue;
+    let note = el.parentElement.querySelector(".target-note");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "target-note";
+      el.after(note);
+    }
+    const late = at < now && el.dataset.verdict !== "GO";
+    note.textContent = at >= now ? ` (in ${span(at - now)})` : late ? ` (passed ${span(now - at)} ago, not ready: late)` : ` (${span(now - at)} ago)`;
+    note.classList.toggle("late", late);
+  }
+  describeForecasts(root);
+}
