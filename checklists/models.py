@@ -23,6 +23,9 @@ class Launch(models.Model):
     name = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
     target_at = models.DateTimeField(null=True, blank=True, help_text="Planned go-live.")
+    next_steps = models.JSONField(
+        default=list, blank=True, help_text="After the decision: [{title, items: [...]}]."
+    )
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
     )

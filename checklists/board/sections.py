@@ -34,6 +34,7 @@ from metrics import selectors as evidence
 log = logging.getLogger(__name__)
 NAMES = (
     "verdict",
+    "about",
     "decision",
     "progress",
     "timeline",

@@ -54,7 +54,7 @@ PLAN_PARTS = (
     ("gates", Gate, GateSpec, "gate"),
     ("signoffs", SignOffRole, SignOffRoleSpec, "sign-off role"),
 )
-LAUNCH_FIELDS = ("name", "summary", "target_at", "visibility")
+LAUNCH_FIELDS = ("name", "summary", "target_at", "visibility", "next_steps")
 
 
 @dataclass

@@ -118,6 +118,8 @@ class LaunchSpec:
     summary: str = ""
     target_at: datetime | None = None
     visibility: str = "private"
+    # after the decision: [{"title": ..., "items": [...]}], shown as the plan's next steps
+    next_steps: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,27 @@ def _plain(value):
     return value
 
 
+def _steps(value):
+    """The plan's next steps: each a line, or a mapping with a ``title`` and ``items`` (lines)."""
+    if not isinstance(value, list):
+        raise _Bad("must be a list of steps")
+    steps = []
+    for step in value:
+        if isinstance(step, str) and step.strip():
+            steps.append({"title": step.strip(), "items": []})
+            continue
+        if not isinstance(step, dict) or not isinstance(step.get("title"), str):
+            raise _Bad("each step is a line, or a mapping with a title and items")
+        unknown = sorted(set(step) - {"title", "items"})
+        if unknown:
+            raise _Bad(f"a step has title and items, not {', '.join(map(str, unknown))}")
+        items = step.get("items") or []
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise _Bad("a step's items must be a list of lines")
+        steps.append({"title": step["title"].strip(), "items": [i.strip() for i in items]})
+    return steps
+
+
 def _datetime(value):
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -355,6 +378,7 @@ SCHEMAS: dict[type, tuple[F, ...]] = {
         F("summary", _text),
         F("target_at", _datetime, yaml_key="target"),
         F("visibility", _choice(*VISIBILITIES)),
+        F("next_steps", _steps),
     ),
     TaskSpec: (
         F("key", _key, True),

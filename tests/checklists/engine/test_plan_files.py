@@ -112,6 +112,11 @@ BAD_PLANS = {
         "duplicate key 'c'",
     ),
     "duplicate YAML key": ("launch:\n  slug: x\n  name: X\n  name: Y\n", 4, "duplicate key 'name'"),
+    "next step with an unknown key": (
+        "launch:\n  slug: x\n  name: X\n  next_steps:\n    - {title: Deploy, owner: bob}\n",
+        4,
+        "a step has title and items, not owner",
+    ),
 }
 
 
@@ -141,3 +146,24 @@ def test_a_large_plan_imports_and_round_trips(db, tmp_path):
 def test_export_of_an_unknown_launch_fails_clearly(db):
     with pytest.raises(CommandError, match="no launch 'nope'"):
         run("export_plan", "nope")
+
+
+def test_the_plan_shows_its_issue_descriptions_and_next_steps(demo, client):
+    """Every part of the seed's plan is on the page (issue 12 §5)."""
+    from html import unescape
+
+    from checklists.models import Criterion
+
+    html = unescape(client.get("/launches/whatsapp-saas/").content.decode())
+    assert "Database connection pool exhaustion at 500 concurrent users" in html
+    steps = Launch.objects.get(pk=demo.pk).next_steps
+    assert [s["title"] for s in steps][:2] == [
+        "Update the production readiness report",
+        "Create the production deployment plan",
+    ]
+    for step in steps:
+        assert step["title"] in html and all(item in html for item in step["items"])
+    described = Criterion.objects.filter(launch=demo).exclude(description="")
+    assert described.count() >= 5
+    for c in described:
+        assert " ".join(c.description.split()[:6]) in " ".join(html.split())
