@@ -24,6 +24,7 @@ urlpatterns = [
         name="run-invalidate",
     ),
     path("launches/<slug:slug>/runs/<int:run_id>/pin/", actions.run_pin_view, name="run-pin"),
+    path("launches/<slug:slug>/runs/<int:run_id>/test/", actions.run_test_view, name="run-test"),
     path("launches/<slug:slug>/signoff/<slug:role>/", trust.signoff_view, name="signoff"),
     path("launches/<slug:slug>/criteria/<slug:key>/waive/", trust.waiver_view, name="waive"),
     path(

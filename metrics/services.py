@@ -452,8 +452,10 @@ def run_finish_upload(run: Run, *, sha256: str, size: int, test: str) -> Ingeste
         return Ingested(existing, duplicate=True)
     try:
         with transaction.atomic():
+            # No test chosen: the one inferred meanwhile (if the parse finished) is kept.
+            chosen = {"test": test} if test else {}
             updated = Run.objects.filter(pk=run.pk, sha256=run.sha256).update(
-                sha256=sha256, size_bytes=size, test=test
+                sha256=sha256, size_bytes=size, **chosen
             )
     except IntegrityError:  # the same file, finished meanwhile by another upload
         run_abort_upload(run, "the same file was ingested meanwhile")
@@ -752,6 +754,28 @@ def run_pin_baseline(run: Run, *, actor_name: str) -> None:
             actor_name,
             after={"run": run.pk},
         )
+
+
+def run_set_test(run: Run, test: str, *, actor_name: str, why: str = "") -> bool:
+    """Say which load test a run is evidence for (or that it is none: ""); ``why``: how it was
+    decided, for the audit trail ("inferred from its scenario 'peak'"). False if unchanged.
+    A run moved to another test stops being the old test's baseline."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        if run.test == test:
+            return False
+        before = run.test
+        run.test, run.is_baseline = test, False
+        run.save(update_fields=["test", "is_baseline"])
+        what = f"is evidence for {test}" if test else "is evidence for no test"
+        _announce(
+            run,
+            "run.test_set",
+            f"Run #{run.pk} {what}{f' ({why})' if why else ''}"[:300],
+            actor_name,
+            after={"run": run.pk, "test": test, "was": before, "why": why},
+        )
+    return True
 
 
 def sniff_format(path) -> str:

@@ -13,7 +13,7 @@ from django.dispatch import receiver
 
 from checklists.core.access import access_changed
 from checklists.core.events import append_event
-from checklists.core.services import signoffs_lapse
+from checklists.core.services import infer_run_test, signoffs_lapse
 from checklists.models import Launch, Membership, ShareLink
 from checklists.signals import approvals_to_check
 from metrics.signals import evidence_recorded
@@ -34,6 +34,9 @@ def record_evidence_event(
         before=before,
         after=after,
     )
+    if kind == "run.ingested" and after and not after.get("test"):
+        # A run given no test is evidence for the one its file names, never silently for none.
+        infer_run_test(after["run"])
 
 
 @receiver(approvals_to_check)

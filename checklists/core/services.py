@@ -4,6 +4,7 @@ transaction; open pages hear of it after commit."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
@@ -42,6 +43,7 @@ from checklists.models import (
     Task,
     Waiver,
 )
+from metrics import selectors as metrics_selectors
 from metrics import services as metrics_services
 from metrics.collectors import window_of
 
@@ -716,3 +718,54 @@ def waiver_revoke(waiver, *, user) -> None:
             actor=user,
             before={"waiver": waiver.pk},
         )
+
+
+# --- which test a run is evidence for -----------------------------------------------------------
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def guess_test(tests, scenarios, filename: str) -> tuple[str, str]:
+    """(test key, how it was told) from a run's k6 scenario names and its file name, against
+    the plan's load tests [(key, title)]; ("", why not) when nothing or more than one fits:
+    a person chooses then, it is never guessed at random."""
+    named = [s for s in scenarios if s.lower() not in ("default", "")]
+    levels = (
+        ("its scenario", lambda key, title, s: _words(s) in (_words(key), _words(title))),
+        ("its scenario", lambda key, title, s: set(_words(key)) <= set(_words(s))),
+        ("its file name", lambda key, title, s: set(_words(key)) <= set(_words(s))),
+    )
+    for where, fits in levels:
+        found = {}
+        for name in named if where == "its scenario" else [filename]:
+            for key, title in tests:
+                if fits(key, title, name):
+                    found.setdefault(key, name)
+        if len(found) == 1:
+            [(key, name)] = found.items()
+            return key, f"told from {where} {name!r}"
+        if len(found) > 1:
+            return "", f"{where} fits more than one test ({', '.join(sorted(found))})"
+    return "", "neither its scenarios nor its file name name one of the plan's tests"
+
+
+def infer_run_test(run_id: int) -> str:
+    """Give a run ingested without a test the test its file tells (an Event says how); the
+    key, or "" when the file does not tell (the page then asks for it)."""
+    run = metrics_selectors.run_by_id(run_id)
+    if run is None or run.test:
+        return run.test if run else ""
+    tests = list(LoadTest.objects.filter(launch_id=run.launch_id).values_list("key", "title"))
+    key, why = guess_test(tests, list(run.scenarios or {}), run.filename)
+    if key:
+        metrics_services.run_set_test(run, key, actor_name="Launchboard", why=why)
+    return key
+
+
+def run_test_change(run, test: str, *, actor) -> bool:
+    """An engineer says which test a run is evidence for ("" for none). Refused for a key the
+    plan does not have."""
+    if test and not LoadTest.objects.filter(launch_id=run.launch_id, key=test).exists():
+        raise ChangeRefused(f"This launch has no load test {test!r}.")
+    name = actor.get_username() if actor is not None else ""
+    return metrics_services.run_set_test(run, test, actor_name=name, why="chosen by hand")

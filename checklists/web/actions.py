@@ -18,7 +18,13 @@ from django.views.decorators.http import require_POST
 
 from checklists.core.access import launch_for
 from checklists.core.quotas import form_upload_admit
-from checklists.core.services import ChangeRefused, Conflict, criterion_tick, task_move
+from checklists.core.services import (
+    ChangeRefused,
+    Conflict,
+    criterion_tick,
+    run_test_change,
+    task_move,
+)
 from checklists.web.api import accept_upload, json_response
 from metrics.selectors import run_by_id
 from metrics.services import IngestError, run_invalidate, run_pin_baseline
@@ -181,3 +187,22 @@ def run_pin_view(request, slug, run_id):
         return _done(request, launch, str(exc), messages.ERROR, 400)
     launch.refresh_from_db(fields=["version"])
     return _done(request, launch, f"Run #{run.pk} is now the {run.test} baseline.")
+
+
+@login_required
+@require_POST
+def run_test_view(request, slug, run_id):
+    """An engineer says which load test a run is evidence for (an Event; the page follows)."""
+    launch = launch_for(request, slug, "edit")
+    run = _run_of(launch, run_id)
+    try:
+        changed = run_test_change(run, request.POST.get("test", "").strip(), actor=request.user)
+    except ChangeRefused as exc:
+        return _done(request, launch, str(exc), messages.ERROR, 400)
+    run.refresh_from_db(fields=["test"])
+    launch.refresh_from_db(fields=["version"])
+    what = f"evidence for {run.test}" if run.test else "evidence for no test"
+    if not _wants_json(request):
+        messages.success(request, f"Run #{run.pk} is {what}." if changed else "Nothing changed.")
+        return redirect("run-page", slug=slug, run_id=run.pk)
+    return _done(request, launch, f"Run #{run.pk} is {what}.")

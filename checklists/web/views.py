@@ -9,6 +9,7 @@ from checklists.board import sections
 from checklists.board.charts import latency_figure, load_figure
 from checklists.board.suite import chart_limits
 from checklists.core.access import can_read, capabilities, readable_launch
+from checklists.core.services import guess_test
 from checklists.engine.thresholds import parse_threshold
 from checklists.models import Launch
 from metrics import selectors as evidence
@@ -64,9 +65,23 @@ def run_page(request, slug, run_id):
         (r for r in others if r.complete and r.taken_at <= run.taken_at), None
     )
     columns = evidence.run_series([run.pk]).get(run.pk) or {}
+    tests = list(launch.load_tests.all())
+    told = (
+        launch.events.filter(kind="run.test_set", subject=f"run:{run.pk}")
+        .order_by("-version")
+        .values_list("after", flat=True)
+        .first()
+    )
     context = {
         "launch": launch,
         "run": run,
+        "tests": tests,
+        "test_title": next((t.title for t in tests if t.key == run.test), ""),
+        "test_why": (told or {}).get("why", "")
+        if run.test
+        else guess_test([(t.key, t.title) for t in tests], list(run.scenarios or {}), run.filename)[
+            1
+        ],
         "others": others,
         "earlier": earlier,
         "compare": evidence.compare_runs(run, earlier),

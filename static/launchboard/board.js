@@ -216,7 +216,10 @@ async function followRun(runId) {
     const response = await fetch(`/api/runs/${runId}/`, { headers: { Accept: "application/json" } });
     if (response.ok) {
       const run = await response.json();
-      if (run.status === "done") { showUpload(`Run #${runId} ingested.`, null); return; }
+      if (run.status === "done") {
+        showUpload(run.test ? `Run #${runId} ingested as evidence for ${run.test}.` : `Run #${runId} ingested; its file does not say which test it is: choose one on its page.`, null);
+        return;
+      }
       if (run.status === "failed") { showUpload(`Run #${runId} could not be used: ${run.error}`, null); return; }
       if (!watchedRuns.get(runId)) showUpload(`Parsing run #${runId}… ${run.progress?.percent ?? 0}%`, run.progress?.percent ?? 0);
     }

@@ -128,6 +128,7 @@ def unsafe_routes(launch, run_id):
         "run-upload": f"/launches/{launch}/runs/upload/",
         "run-invalidate": f"/launches/{launch}/runs/{run_id}/invalidate/",
         "run-pin": f"/launches/{launch}/runs/{run_id}/pin/",
+        "run-test": f"/launches/{launch}/runs/{run_id}/test/",
         "signoff": f"/launches/{launch}/signoff/cto/",
         "waive": f"/launches/{launch}/criteria/redis-upgraded/waive/",
         "launch-members": f"/launches/{launch}/members/",
