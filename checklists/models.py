@@ -447,6 +447,9 @@ class Waiver(models.Model):
     compensating_control = models.TextField()
     expires_at = models.DateTimeField()
     value_at_waiver = models.FloatField(null=True, blank=True)
+    # "not applicable here": a criterion whose source this installation has not configured
+    # (e.g. CloudWatch where there is no AWS account); it counts only while there is no evidence.
+    not_applicable = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.CharField(max_length=150, blank=True)

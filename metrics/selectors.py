@@ -82,6 +82,10 @@ def sources_for(launch_id: int) -> list[Source]:
     return _once(("sources", launch_id), lambda: list(Source.objects.filter(launch_id=launch_id)))
 
 
+def source_of(launch_id: int, key: str) -> Source | None:
+    return Source.objects.filter(launch_id=launch_id, key=key).first()
+
+
 HISTORY = 20  # readings kept per query for sustained criteria
 
 

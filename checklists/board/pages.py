@@ -47,6 +47,12 @@ def page_context(board) -> dict:
         "recent_runs": evidence.recent_runs(launch.pk),
         "waivers": waivers,
         "criteria": {c.key: c for c in launch.criteria.all()},  # evidence links, notes
+        # pending for want of a live source not set up here: its role may mark it n/a
+        "unconfigured": {
+            c.key
+            for c in launch.criteria.all()
+            if c.source in {x.key for x in evidence.sources_for(launch.pk) if not x.configured}
+        },
         "waive_caps": {
             c.key: " ".join(f"waive:{role}" for role in (c.waivable_by or roles))
             for c in launch.criteria.all()

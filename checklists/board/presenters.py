@@ -30,7 +30,12 @@ def criterion_json(c: engine.CriterionResult) -> dict:
         "why": c.why,
         "at": _iso(c.at),
         "waiver": (
-            {"by": c.waiver.by, "reason": c.waiver.reason, "until": _iso(c.waiver.until)}
+            {
+                "by": c.waiver.by,
+                "reason": c.waiver.reason,
+                "until": _iso(c.waiver.until),
+                "not_applicable": c.waiver.not_applicable,
+            }
             if c.waiver
             else None
         ),

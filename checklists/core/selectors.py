@@ -223,6 +223,7 @@ def plan_in(launch: Launch) -> engine.PlanIn:
                 reason=f"{w.reason} Compensating control: {w.compensating_control}",
                 until=w.expires_at,
                 value_at_waiver=w.value_at_waiver,
+                not_applicable=w.not_applicable,
             )
             for w in sorted(launch.waivers.all(), key=lambda w: w.created_at)
             if w.revoked_at is None

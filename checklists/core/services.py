@@ -642,6 +642,15 @@ def remember_snapshot(snapshot: dict, digest: str) -> None:
 
 
 # --- waivers -----------------------------------------------------------------------------------
+def unconfigured_source(launch, criterion) -> str:
+    """The title of the live source ``criterion`` waits for when this installation has not
+    configured it (its environment variables are unset), else ""."""
+    if not criterion.source:
+        return ""
+    source = metrics_selectors.source_of(launch.pk, criterion.source)
+    return source.title if source is not None and not source.configured else ""
+
+
 def waiver_grant(
     launch: Launch,
     criterion_key: str,
@@ -652,9 +661,12 @@ def waiver_grant(
     expires_at,
     current_status: str,
     current_value: float | None,
+    not_applicable: bool = False,
 ):
     """Accept a failing criterion for this launch, until ``expires_at``. Only an approver of a
-    role the criterion allows (any approver if the plan names none)."""
+    role the criterion allows (any approver if the plan names none). ``not_applicable``: the
+    criterion waits for a live source this installation has not configured; it is marked "not
+    applicable here" instead (no evidence is pretended: evidence, once there, judges it)."""
     c = launch.criteria.filter(key=criterion_key).first()
     if c is None:
         raise ChangeRefused(f"No criterion {criterion_key}.")
@@ -664,7 +676,13 @@ def waiver_grant(
         raise Refused(
             f"Only an approver of {', '.join(c.waivable_by) or 'this launch'} may waive {c.title}."
         )
-    if current_status not in ("fail", "warn") and not (
+    if not_applicable:
+        if not unconfigured_source(launch, c):
+            where = "a live source that is set up here" if c.source else "its own evidence"
+            raise ChangeRefused(f"{c.title} is judged from {where}: it applies here.")
+        if current_status != "pending":
+            raise ChangeRefused(f"{c.title} is {current_status}: it has evidence, so it applies.")
+    elif current_status not in ("fail", "warn") and not (
         c.kind == "manual" and current_status == "pending"
     ):
         raise ChangeRefused(f"{c.title} is {current_status}: only a failure can be waived.")
@@ -685,6 +703,7 @@ def waiver_grant(
             compensating_control=compensating_control.strip(),
             expires_at=expires_at,
             value_at_waiver=current_value,
+            not_applicable=not_applicable,
         )
         append_event(
             launch,

@@ -97,6 +97,7 @@ class WaiverIn:
     reason: str
     until: datetime | None = None
     value_at_waiver: float | None = None
+    not_applicable: bool = False  # counts only while the criterion has no evidence
 
 
 @dataclass(frozen=True)
@@ -388,6 +389,17 @@ def _apply_waiver(
 ) -> CriterionResult:
     if waiver is None or result.status not in (FAIL, WARN, PENDING_STATUS):
         return result
+    if waiver.not_applicable:
+        # Marked "not applicable here" (its source is not set up): it stands in for missing
+        # evidence only; evidence, once there, judges the criterion again.
+        if result.status != PENDING_STATUS or result.observed is not None:
+            return result
+        if waiver.until is not None and now >= waiver.until:
+            return result
+        why = f"Not applicable here, says {waiver.by}: {_sentence(waiver.reason)}"
+        return CriterionResult(
+            **{**_fields(result), "status": WAIVED, "why": why, "waiver": waiver}
+        )
     if result.spec.kind == "metric" and result.status == PENDING_STATUS:
         return result  # a waiver accepts a known failure, never missing evidence
     if waiver.until is not None and now >= waiver.until:

@@ -37,6 +37,7 @@ from checklists.core.services import (
     share_link_create,
     share_link_revoke,
     signoff_record,
+    unconfigured_source,
     waiver_grant,
     waiver_revoke,
 )
@@ -135,10 +136,13 @@ def waiver_view(request, slug, key):
     result = next((c for c in board.readiness.criteria if c.key == key), None)
     if result is None:
         raise Http404("No such criterion")
+    missing = unconfigured_source(launch, launch.criteria.get(key=key))
     context = {
         "launch": launch,
         "c": result,
         "default_expiry": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        # waiting for a source that is not set up here: it may be marked not applicable
+        "missing_source": missing if result.status == "pending" else "",
     }
     if request.method != "POST":
         return render(request, "launches/waiver.html", context)
@@ -155,12 +159,16 @@ def waiver_view(request, slug, key):
             expires_at=_expiry(request.POST.get("expires_at", "")),
             current_status=result.status,
             current_value=result.observed,
+            not_applicable=request.POST.get("not_applicable") == "1",
         )
     except Refused as exc:
         raise PermissionDenied(str(exc)) from None
     except ChangeRefused as exc:
         return render(request, "launches/waiver.html", context | {"error": str(exc)}, status=400)
-    messages.success(request, f"{result.spec.title} is waived.")
+    if request.POST.get("not_applicable") == "1":
+        messages.success(request, f"{result.spec.title} is marked not applicable here.")
+    else:
+        messages.success(request, f"{result.spec.title} is waived.")
     return redirect(launch.get_absolute_url())
 
 
