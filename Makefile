@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_plan checklists/plans/whatsapp-saas.yaml
-	$(PY) manage.py serve --port $(PORT)
+	$(PY) manage.py serve --port $(PORT) --demo
 
 # Debian packages the tests run (Chromium for the browser tests, InfluxDB 1.x for the live-metrics
 # tests, nginx for the production proxy's tests): installed when missing and we are root, else the one command to run is printed.

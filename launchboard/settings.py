@@ -384,6 +384,9 @@ TOKEN_UPLOAD_BYTES_PER_DAY = env_int(
     "LAUNCHBOARD_TOKEN_UPLOAD_BYTES_PER_DAY", 50 * 1024**3, minimum=1024
 )
 DEMO_PLAN = BASE_DIR / "checklists" / "plans" / "whatsapp-saas.yaml"
+# `make run` replays the seed's launch day on an empty database (launchboard/demo/); this
+# stretches its k6 runs (1: about 12 minutes, the endurance test needing 10 of them).
+DEMO_SCALE = float(env_str("LAUNCHBOARD_DEMO_SCALE", "1") or 1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LOGIN_URL = "/accounts/login/"

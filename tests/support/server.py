@@ -49,11 +49,11 @@ class Server:
             check=check,
         )
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 30, args: tuple = ()) -> None:
         self.log = self.data_dir / "server.log"
         out = self.log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(self.port)],
+            [sys.executable, "manage.py", "serve", "--port", str(self.port), *args],
             cwd=ROOT,
             env=self.env,
             stdout=out,

@@ -24,8 +24,13 @@ class Command(BaseCommand):
             default=int(os.environ.get("WEB_WORKERS", "1")),
             help="web processes (uvicorn; production only: embedded mode is one process)",
         )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="replay the seed's launch day on the demo launch if it has no runs yet",
+        )
 
-    def handle(self, *args, host, port, server, workers, **options):
+    def handle(self, *args, host, port, server, workers, demo, **options):
         if workers > 1 and (not settings.REDIS_URL or settings.EMBEDDED_WORKER):
             raise CommandError(
                 "--workers above 1 needs REDIS_URL (the processes share the channel layer and the "
@@ -40,6 +45,10 @@ class Command(BaseCommand):
         if settings.REDIS_URL:
             mode = "production (PostgreSQL/Redis)" if settings.DATABASE_URL else "Redis"
         self.stdout.write(f"Launchboard on http://{host}:{port}/ - {mode}. Ctrl-C stops it.")
+        if demo:
+            from launchboard.demo.story import replay_in_background  # only when asked for
+
+            replay_in_background(self.stdout)
         if server == "daphne":
             from daphne.cli import CommandLineInterface  # only when asked for
 
