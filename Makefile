@@ -53,7 +53,7 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format .
 
 screenshot: $(VENV)/.dev-installed
-	LAUNCHBOARD_SCREENSHOT=docs/status-page.png $(PY) -m pytest tests/browser/test_screenshot.py -q
+	$(PY) -m tests.support.screenshot docs/status-page.png
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest_bench.py

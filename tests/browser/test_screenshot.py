@@ -1,9 +1,7 @@
 """The status page in a real browser: it renders, draws its charts, and is readable on a phone.
-With LAUNCHBOARD_SCREENSHOT=path it also saves the screenshot used by the README."""
+(The README's screenshot: tests/support/screenshot.py, `make screenshot`.)"""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -28,8 +26,6 @@ def test_the_status_page_renders_with_its_charts_and_goes_live(server):
         assert page.inner_text(".verdict-word") == "PENDING"
         assert "Fix DB pool → Deploy → Test" in page.inner_text("#sec-decision")
         assert page.locator("#sec-risks tbody tr").count() == 5
-        if path := os.environ.get("LAUNCHBOARD_SCREENSHOT"):
-            page.screenshot(path=path, full_page=True)
 
 
 def test_the_page_is_readable_on_a_phone(server):
