@@ -11,10 +11,9 @@ import orjson
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 
 from checklists.core.services import guess_test
-from checklists.models import Event, Membership
+from checklists.models import Event
 from metrics.models import Run
 
 pytestmark = pytest.mark.django_db
@@ -60,15 +59,6 @@ def test_the_cli_without_test_gives_the_run_its_scenarios_test(demo, client):
     data = client.get("/api/launches/whatsapp-saas/").json()
     peak = next(c for c in data["criteria"] if c["key"] == "peak-error-rate")
     assert peak["status"] != "pending"  # judged on it
-
-
-@pytest.fixture
-def engineer(demo, django_user_model):
-    user = django_user_model.objects.create_user("eng")
-    Membership.objects.create(launch=demo, user=user, role="engineer")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_file_that_does_not_tell_is_asked_for_and_an_engineer_sets_it(

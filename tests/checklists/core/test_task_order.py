@@ -8,19 +8,10 @@ import pytest
 from django.test import Client
 
 from checklists.core.services import ChangeRefused, task_move
-from checklists.models import Event, Launch, Membership, Task
+from checklists.models import Event, Launch, Task
 
 pytestmark = pytest.mark.django_db
 MOVE = "/launches/whatsapp-saas/tasks/final-validation/move/"
-
-
-@pytest.fixture
-def engineer(demo, django_user_model):
-    user = django_user_model.objects.create_user("eng")
-    Membership.objects.create(launch=demo, user=user, role="engineer")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _state(demo):
