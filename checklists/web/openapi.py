@@ -84,12 +84,37 @@ SCHEMAS = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["slug", "name", "version", "url"],
+                    "required": [
+                        "slug",
+                        "name",
+                        "version",
+                        "url",
+                        "verdict",
+                        "blockers",
+                        "blocker_count",
+                        "progress_percent",
+                        "criteria_ok",
+                        "criteria_required",
+                        "target_at",
+                    ],
                     "properties": {
                         "slug": {"type": "string"},
                         "name": {"type": "string"},
                         "version": {"type": "integer"},
                         "url": {"type": "string"},
+                        "verdict": {"type": "string", "enum": ["GO", "NO_GO", "PENDING"]},
+                        "headline": {"type": "string"},
+                        "blockers": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "the first three",
+                        },
+                        "blocker_count": {"type": "integer"},
+                        "progress_percent": {"type": "number"},
+                        "remaining_minutes": {"type": "integer"},
+                        "criteria_ok": {"type": "integer"},
+                        "criteria_required": {"type": "integer"},
+                        "target_at": {"type": ["string", "null"], "format": "date-time"},
                     },
                 },
             }
@@ -186,7 +211,11 @@ SCHEMAS = {
             "overall_risk": {
                 "type": "object",
                 "required": ["before", "current"],
-                "properties": {"before": {"type": "string"}, "current": {"type": "string"}},
+                "properties": {
+                    "before": {"type": "string"},
+                    "target": {"type": "string", "description": "once every mitigation holds"},
+                    "current": {"type": "string"},
+                },
             },
             "signoffs": {
                 "type": "array",
