@@ -19,6 +19,14 @@ SECTION_TITLES = {
 }
 
 
+def _forecast_from(tasks, launch):
+    """When the timeline's forecast starts: the last time a task was done (else when the
+    launch was made), not the moment of rendering. So the timeline section changes only when
+    the tasks do, and is not resent with every other change; the page draws the real now-line
+    and stretches the chart to it, so a plan that slipped since shows as slipped."""
+    return max((t.done_at for t in tasks if t.done_at), default=launch.created_at)
+
+
 def page_context(board) -> dict:
     r, launch = board.readiness, board.launch
     sections = {}
@@ -37,7 +45,7 @@ def page_context(board) -> dict:
         "sections": [(SECTION_TITLES.get(k, k), items) for k, items in sections.items()],
         "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
         "flow_goal": labels[-1] or "GO",
-        "gantt": gantt_figure(r.plan.tasks, board.now, launch.target_at),
+        "gantt": gantt_figure(r.plan.tasks, _forecast_from(r.plan.tasks, launch), launch.target_at),
         "critical_path": critical_path_minutes(r.plan.tasks),
         "events": recent_events(launch),
         "tasks": {t.key: t for t in launch.tasks.all()},

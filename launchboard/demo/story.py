@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +25,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.utils import timezone
 
+from checklists.core.selectors import board_of, launch_with_plan
+from checklists.core.services import (
+    criterion_tick,
+    membership_grant,
+    signoff_record,
+    task_move,
+    waiver_grant,
+)
+from checklists.core.snapshot import snapshot_hash, snapshot_of
+from checklists.models import Criterion, Launch, Task
 from launchboard.demo.standin import Backend, StandIn
+from metrics.models import Run
+from metrics.services import run_ingest
 
 SCRIPT = Path(__file__).with_name("k6") / "launch_day.js"
 SLUG = "whatsapp-saas"
@@ -59,7 +73,6 @@ class Story:
     """``steps()`` in order; ``scale`` stretches every k6 duration (0.25: a quick demo)."""
 
     def __init__(self, *, scale: float = 1.0, pace: float = 0.0, workdir: Path | None = None):
-        from checklists.models import Launch
 
         self.launch = Launch.objects.filter(slug=SLUG).first()
         if self.launch is None:
@@ -116,13 +129,11 @@ class Story:
         self.running.clear()
 
     def verdict(self) -> str:
-        from checklists.core.selectors import board_of, launch_with_plan
 
         return board_of(launch_with_plan(pk=self.launch.pk)).readiness.verdict
 
     # --- what each step does -----------------------------------------------------------------
     def join(self) -> str:
-        from checklists.core.services import membership_grant
 
         User = get_user_model()
         for name, (role, signoff) in PEOPLE.items():
@@ -150,7 +161,6 @@ class Story:
     def _ingested(self, test: str, proc: subprocess.Popen, out: Path) -> str:
         """Wait for a k6 run, ingest its output without naming its test (Launchboard tells
         it from the run's scenario) and say what it measured."""
-        from metrics.services import run_ingest
 
         _, errors = proc.communicate(timeout=1200)
         self.running.remove(proc)
@@ -181,16 +191,12 @@ class Story:
         return said
 
     def move(self, key: str, status: str, reason: str = "") -> None:
-        from checklists.core.services import task_move
-        from checklists.models import Task
 
         task = Task.objects.get(launch=self.launch, key=key)
         if task.status != status:
             task_move(task, status=status, actor=self.people.get("eng"), reason=reason)
 
     def tick(self, key: str, evidence: str = "") -> None:
-        from checklists.core.services import criterion_tick
-        from checklists.models import Criterion
 
         c = Criterion.objects.get(launch=self.launch, key=key)
         if not c.checked:
@@ -229,8 +235,6 @@ class Story:
         return "smoke tests ticked; final validation done"
 
     def not_applicable(self) -> str:
-        from checklists.core.selectors import board_of, launch_with_plan
-        from checklists.core.services import waiver_grant
 
         peak = self.gauge_at_peak
         status = board_of(launch_with_plan(pk=self.launch.pk)).readiness.criterion("db-connections")
@@ -253,9 +257,6 @@ class Story:
         return f"marked by DevOps; the stand-in's gauge peaked at {peak:g} of 50 at peak load"
 
     def sign(self) -> str:
-        from checklists.core.selectors import board_of, launch_with_plan
-        from checklists.core.services import signoff_record
-        from checklists.core.snapshot import snapshot_hash, snapshot_of
 
         said = []
         for name, role in (("carol", "cto"), ("dee", "devops"), ("sam", "security")):
@@ -275,17 +276,12 @@ class Story:
 
 def demo_has_run() -> bool:
     """Whether the demo launch has any run (then ``make run`` replays nothing)."""
-    from metrics.models import Run
-
     return Run.objects.filter(launch__slug=SLUG).exists()
 
 
 def replay_in_background(stdout, *, delay: float = 3.0, pace: float = 2.0):
     """``serve --demo``: once the server is up, replay the story in a thread of this process
     (embedded mode) when the demo launch has no runs yet, so an open page watches it unfold."""
-    import threading
-
-    from django.db import connections
 
     def replay():
         try:

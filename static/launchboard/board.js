@@ -43,6 +43,8 @@ function moveNow(figure) {
   const now = new Date().toISOString().slice(0, 19).replace("T", " "); // UTC, as the server writes
   for (const shape of figure.layout?.shapes || []) if (shape.name === "now") { shape.x0 = now; shape.x1 = now; }
   for (const note of figure.layout?.annotations || []) if (note.name === "now") note.x = now;
+  const axis = figure.layout?.xaxis;
+  if (axis?.type === "date" && Array.isArray(axis.range) && axis.range[1] < now) axis.range = [axis.range[0], now];
   return figure;
 }
 
