@@ -9,6 +9,7 @@ sign-in, so it stops working the moment it is used (or a newer password is set) 
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -78,12 +79,19 @@ def reissue(user, *, base_url: str) -> Invitation:
     link = base_url.rstrip("/") + set_password_path(user)
     emailed = False
     if user.email and email_configured():
-        send_mail(
-            "You are invited to Launchboard",
-            f"Hello {user.get_username()},\n\nSet your password and sign in:\n{link}\n\n"
-            f"The link works once, for {link_days()} days.\n",
-            None,
-            [user.email],
-        )
+        try:
+            send_mail(
+                "You are invited to Launchboard",
+                f"Hello {user.get_username()},\n\nSet your password and sign in:\n{link}\n\n"
+                f"The link works once, for {link_days()} days.\n",
+                None,
+                [user.email],
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            security.warning("invitation mail to account %s failed: %s", user.pk, exc)
+            raise InviteRefused(
+                f"The invitation could not be emailed ({exc.__class__.__name__}); nothing was "
+                "changed. Leave the address out to get the link here."
+            ) from None
         emailed = True
     return Invitation(user=user, link=link, emailed=emailed, days=link_days())

@@ -258,7 +258,10 @@ def _members_change(request, launch) -> tuple[str, accounts.Invitation | None]:
         if membership is None or membership.user.has_usable_password():
             return "Only a person who has not set a password yet gets a new link.", None
         security.info("new invitation link for %s by %s", membership.user.pk, request.user.pk)
-        return "", accounts.reissue(membership.user, base_url=_base_url(request))
+        try:
+            return "", accounts.reissue(membership.user, base_url=_base_url(request))
+        except accounts.InviteRefused as exc:
+            return str(exc), None
     username = request.POST.get("username", "").strip()
     role = request.POST.get("role", "")
     signoff_role = request.POST.get("signoff_role", "") if role == "approver" else ""

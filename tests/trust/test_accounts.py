@@ -98,6 +98,20 @@ def test_an_invitation_is_emailed_when_email_is_configured(demo, admin_client, s
     _set_password(link)
 
 
+def test_a_mail_server_that_fails_stores_nothing_and_says_so(demo, admin_client, settings):
+    settings.EMAIL_CONFIGURED = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    settings.EMAIL_USE_TLS = False
+    users, events = get_user_model().objects.count(), Event.objects.count()
+    response = admin_client.post(
+        MEMBERS, {"username": "cto", "email": "cto@example.com", "role": "viewer"}
+    )
+    assert response.status_code == 400
+    assert "could not be emailed" in response.content.decode()
+    assert (get_user_model().objects.count(), Event.objects.count()) == (users, events)
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [
