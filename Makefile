@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
+DEMO ?= 1
 
 .PHONY: run test lint format install screenshot bench selftest clean system-packages
 
@@ -22,7 +23,7 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_plan checklists/plans/whatsapp-saas.yaml
-	$(PY) manage.py serve --port $(PORT) --demo
+	$(PY) manage.py serve --port $(PORT) $(if $(filter 1,$(DEMO)),--demo,)
 
 # Debian packages the tests run (Chromium for the browser tests, InfluxDB 1.x for the live-metrics
 # tests, nginx for the production proxy's tests): installed when missing and we are root, else the one command to run is printed.
