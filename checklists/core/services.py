@@ -709,7 +709,8 @@ def waiver_grant(
             launch,
             kind="waiver.granted",
             subject=f"criterion:{c.key}",
-            summary=f"waived {c.title} until {expires_at:%Y-%m-%d %H:%M} UTC: {reason}",
+            summary=f"{'marked not applicable here' if not_applicable else 'waived'} {c.title} "
+            f"until {expires_at:%Y-%m-%d %H:%M} UTC: {reason}",
             actor=user,
             after={
                 "waiver": waiver.pk,
