@@ -36,6 +36,7 @@ def page_context(board) -> dict:
     roles = [s.spec.role for s in r.signoffs]
     titles = {c.key: c.spec.title for c in r.criteria}
     waivers = [w for w in launch.waivers.all() if w.revoked_at is None and w.expires_at > board.now]
+    unconfigured = {x.key for x in evidence.sources_for(launch.pk) if not x.configured}
     for w in waivers:
         w.criterion_title = titles.get(w.criterion, w.criterion)
     return {
@@ -56,11 +57,7 @@ def page_context(board) -> dict:
         "waivers": waivers,
         "criteria": {c.key: c for c in launch.criteria.all()},  # evidence links, notes
         # pending for want of a live source not set up here: its role may mark it n/a
-        "unconfigured": {
-            c.key
-            for c in launch.criteria.all()
-            if c.source in {x.key for x in evidence.sources_for(launch.pk) if not x.configured}
-        },
+        "unconfigured": {c.key for c in launch.criteria.all() if c.source in unconfigured},
         "waive_caps": {
             c.key: " ".join(f"waive:{role}" for role in (c.waivable_by or roles))
             for c in launch.criteria.all()
