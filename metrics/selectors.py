@@ -82,8 +82,9 @@ def sources_for(launch_id: int) -> list[Source]:
     return _once(("sources", launch_id), lambda: list(Source.objects.filter(launch_id=launch_id)))
 
 
-def source_of(launch_id: int, key: str) -> Source | None:
-    return Source.objects.filter(launch_id=launch_id, key=key).first()
+def unconfigured_sources(launch_id: int) -> dict[str, str]:
+    """{key: title} of the launch's sources this installation has not configured."""
+    return {s.key: s.title for s in sources_for(launch_id) if not s.configured}
 
 
 HISTORY = 20  # readings kept per query for sustained criteria

@@ -59,7 +59,7 @@ def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = N
                 "(%{customdata[2]} min, %{customdata[3]})<extra></extra>",
             }
         )
-    shapes, notes = [_vline(now, "now", "#1565c0", "now")], []
+    shapes, notes = [_vline(now, "now", "#1565c0", "solid")], []
     notes.append(_vnote(now, "now", "#1565c0"))
     first = min([s for _, s, _ in rows] + [now])
     last = max([e for _, _, e in rows] + [now])
@@ -137,7 +137,7 @@ def _vline(moment: datetime, name: str, color: str, dash: str) -> dict:
         "x1": _iso(moment),
         "y0": 0,
         "y1": 1,
-        "line": {"color": color, "width": 2, "dash": "solid" if dash == "now" else dash},
+        "line": {"color": color, "width": 2, "dash": dash},
     }
 
 

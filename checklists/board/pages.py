@@ -36,7 +36,7 @@ def page_context(board) -> dict:
     roles = [s.spec.role for s in r.signoffs]
     titles = {c.key: c.spec.title for c in r.criteria}
     waivers = [w for w in launch.waivers.all() if w.revoked_at is None and w.expires_at > board.now]
-    unconfigured = {x.key for x in evidence.sources_for(launch.pk) if not x.configured}
+    unconfigured = evidence.unconfigured_sources(launch.pk)
     for w in waivers:
         w.criterion_title = titles.get(w.criterion, w.criterion)
     return {

@@ -141,42 +141,41 @@ def readiness_json(board: Board) -> dict:
     }
 
 
-def schedule(tasks) -> list[tuple[object, int, int]]:
-    """(task, start, end) in minutes from the start, each task after its dependencies."""
+def _after_prerequisites(tasks, start, length, fixed=lambda task: None) -> list:
+    """(task, start, end) with each task starting at ``start`` or when the last of its
+    prerequisites ends, whichever is later, and taking ``length(task)``; a task for which
+    ``fixed(task)`` is not None ends then instead. A cycle is cut where it closes."""
     by_key = {t.key: t for t in tasks}
-    ends: dict[str, int] = {}
+    ends: dict = {}
 
     def end_of(key, trail=()):
         if key not in ends:
-            deps = [d for d in by_key[key].depends_on if d in by_key and d not in trail]
-            start = max((end_of(d, (*trail, key)) for d in deps), default=0)
-            ends[key] = start + by_key[key].minutes
+            task = by_key[key]
+            ends[key] = fixed(task)
+            if ends[key] is None:
+                deps = [d for d in task.depends_on if d in by_key and d not in trail]
+                ends[key] = max([start, *(end_of(d, (*trail, key)) for d in deps)]) + length(task)
         return ends[key]
 
-    return [(t, end_of(t.key) - t.minutes, end_of(t.key)) for t in tasks]
+    return [(t, end_of(t.key) - length(t), end_of(t.key)) for t in tasks]
+
+
+def schedule(tasks) -> list[tuple[object, int, int]]:
+    """(task, start, end) in minutes from the start, each task after its dependencies."""
+    return _after_prerequisites(tasks, 0, lambda t: t.minutes)
 
 
 def wall_schedule(tasks, now: datetime) -> list[tuple[object, datetime, datetime]]:
     """(task, start, end) on the clock. A done task ends when it was done (a task the plan
     says is done, with no time, ends before the first one that has one); a task not done starts
     now or when the last of its prerequisites ends, whichever is later, and takes its estimate."""
-    by_key = {t.key: t for t in tasks}
-    known = [t.done_at for t in tasks if t.status == "done" and t.done_at]
-    earliest = min([*known, now])
-    ends: dict[str, datetime] = {}
-
-    def end_of(key, trail=()):
-        if key not in ends:
-            task = by_key[key]
-            if task.status == "done":
-                ends[key] = task.done_at or earliest
-            else:
-                deps = [d for d in task.depends_on if d in by_key and d not in trail]
-                start = max([now, *(end_of(d, (*trail, key)) for d in deps)])
-                ends[key] = start + timedelta(minutes=task.minutes)
-        return ends[key]
-
-    return [(t, end_of(t.key) - timedelta(minutes=t.minutes), end_of(t.key)) for t in tasks]
+    earliest = min([*(t.done_at for t in tasks if t.status == "done" and t.done_at), now])
+    return _after_prerequisites(
+        tasks,
+        now,
+        lambda t: timedelta(minutes=t.minutes),
+        lambda t: (t.done_at or earliest) if t.status == "done" else None,
+    )
 
 
 def critical_path_minutes(tasks) -> int:

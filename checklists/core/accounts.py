@@ -17,7 +17,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -59,11 +58,9 @@ def invite(username: str, email: str = "", *, base_url: str, by: str = "") -> In
     user = User(username=username, email=email)
     user.set_unusable_password()
     try:
-        user.full_clean(exclude=["password"])
-        if email:
-            validate_email(email)
+        user.full_clean(exclude=["password"])  # the username's rules, the address's form
     except ValidationError as exc:
-        messages = exc.message_dict if hasattr(exc, "error_dict") else {"email": exc.messages}
+        messages = exc.message_dict
         if "username" in messages and User.objects.filter(username=username).exists():
             raise InviteRefused(f"There is already an account {username!r}.") from None
         field, [first, *_] = next(iter(messages.items()))

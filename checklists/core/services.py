@@ -647,8 +647,7 @@ def unconfigured_source(launch, criterion) -> str:
     configured it (its environment variables are unset), else ""."""
     if not criterion.source:
         return ""
-    source = metrics_selectors.source_of(launch.pk, criterion.source)
-    return source.title if source is not None and not source.configured else ""
+    return metrics_selectors.unconfigured_sources(launch.pk).get(criterion.source, "")
 
 
 def waiver_grant(

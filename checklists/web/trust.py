@@ -136,7 +136,7 @@ def waiver_view(request, slug, key):
     result = next((c for c in board.readiness.criteria if c.key == key), None)
     if result is None:
         raise Http404("No such criterion")
-    missing = unconfigured_source(launch, launch.criteria.get(key=key))
+    missing = unconfigured_source(launch, result.spec)
     context = {
         "launch": launch,
         "c": result,

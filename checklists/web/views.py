@@ -54,6 +54,21 @@ def _limits_of(launch, test: str) -> tuple[float | None, float | None]:
     return chart_limits((metric, parse_threshold(text)) for metric, text in rows)
 
 
+def _how_test_was_told(launch, run, tests) -> str:
+    """How the run's test was decided (its newest Event), or why its file tells none."""
+    if not run.test:
+        return guess_test(
+            [(t.key, t.title) for t in tests], list(run.scenarios or {}), run.filename
+        )[1]
+    told = (
+        launch.events.filter(kind="run.test_set", subject=f"run:{run.pk}")
+        .order_by("-version")
+        .values_list("after", flat=True)
+        .first()
+    )
+    return (told or {}).get("why", "")
+
+
 def run_page(request, slug, run_id):
     launch = readable_launch(request, slug)
     run = evidence.run_by_id(run_id)
@@ -66,22 +81,12 @@ def run_page(request, slug, run_id):
     )
     columns = evidence.run_series([run.pk]).get(run.pk) or {}
     tests = list(launch.load_tests.all())
-    told = (
-        launch.events.filter(kind="run.test_set", subject=f"run:{run.pk}")
-        .order_by("-version")
-        .values_list("after", flat=True)
-        .first()
-    )
     context = {
         "launch": launch,
         "run": run,
         "tests": tests,
         "test_title": next((t.title for t in tests if t.key == run.test), ""),
-        "test_why": (told or {}).get("why", "")
-        if run.test
-        else guess_test([(t.key, t.title) for t in tests], list(run.scenarios or {}), run.filename)[
-            1
-        ],
+        "test_why": _how_test_was_told(launch, run, tests),
         "others": others,
         "earlier": earlier,
         "compare": evidence.compare_runs(run, earlier),
