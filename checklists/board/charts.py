@@ -81,6 +81,7 @@ def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = N
                 "y": 1,
                 "yref": "paper",
                 "yanchor": "bottom",
+                "yshift": 16,  # a line above the now-line's label, which it would cover
                 "text": f"target {_hhmm_full(target)} UTC"
                 f"{' (before this chart)' if before else ' →'}",
                 "showarrow": False,
@@ -93,7 +94,7 @@ def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = N
         "layout": {
             "barmode": "overlay",
             "height": 70 + 30 * len(rows),
-            "margin": {"l": 10, "r": 10, "t": 24, "b": 40},
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 40},
             "yaxis": {"categoryorder": "array", "categoryarray": titles[::-1], "automargin": True},
             "xaxis": {
                 "type": "date",
