@@ -11,7 +11,7 @@ DEMO ?= 1
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[demo]'
 	@touch $@
 
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed

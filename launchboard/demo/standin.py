@@ -30,6 +30,9 @@ class Backend:
         self._resize(pool)
         self.in_use = self.peak_in_use = 0
         self.busy: dict[int, float] = {}  # connection-seconds used, by wall-clock second
+        # API requests by wall-clock second: [count, 5xx, seconds taken, slowest, fastest],
+        # what a load balancer in front of it would report
+        self.traffic: dict[int, list[float]] = {}
         self.random = random.Random(20250118)  # the seed's date: the same story each time
 
     def _resize(self, pool: int) -> None:
@@ -68,6 +71,29 @@ class Backend:
             pool.release()
         return True
 
+    def served(self, status: int, seconds: float) -> None:
+        """One API request answered (``status``, after ``seconds``)."""
+        with self.lock:
+            second = int(time.time())
+            row = self.traffic.get(second)
+            if row is None:
+                row = self.traffic[second] = [0, 0, 0.0, seconds, seconds]
+                if len(self.traffic) > 3600:
+                    self.traffic.pop(min(self.traffic))
+            row[0] += 1
+            row[1] += status >= 500
+            row[2] += seconds
+            row[3], row[4] = max(row[3], seconds), min(row[4], seconds)
+
+    def seconds(self, start: int, end: int) -> list[tuple[int, float, list[float]]]:
+        """(second, connections in use on average, [requests, 5xx, seconds, slowest, fastest])
+        for each whole wall-clock second in [start, end): what the demo's CloudWatch is fed."""
+        with self.lock:
+            return [
+                (s, self.busy.get(s, 0.0), list(self.traffic.get(s, (0, 0, 0.0, 0.0, 0.0))))
+                for s in range(start, end)
+            ]
+
     def ai_call(self) -> bool:
         attempts = 3 if self.retries else 1
         for _ in range(attempts):
@@ -96,12 +122,14 @@ class Backend:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     backend: Backend
+    status = 0
 
     def log_message(self, *args):
         pass
 
     def _reply(self, status: int, body: dict | None = None) -> None:
         data = json.dumps(body or {"ok": status < 400}).encode()
+        self.status = status
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -116,6 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
+        started = time.monotonic()
+        self._answer()
+        if self.path.startswith("/api/"):
+            self.backend.served(self.status, time.monotonic() - started)
+
+    def _answer(self):
         url = urlparse(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         path = url.path.rstrip("/") or "/"

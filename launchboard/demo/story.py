@@ -5,8 +5,14 @@ Every figure comes from a real k6 run of ``k6/launch_day.js`` against the stand-
 test fails as the seed's did; the pool is raised to 50 and "deployed", and the same test
 passes. People (an engineer, the CTO, DevOps, Security) move tasks, tick items and sign off
 through the same services the pages use, so each step is an Event and reaches open pages at
-once. The CloudWatch criterion this installation cannot judge (no AWS account) is marked "not
-applicable here" by DevOps, with the stand-in's own pool gauge as what is checked instead.
+once.
+
+``serve --demo`` (``make run``) also embeds a CloudWatch (``cloud.py``: moto, fed from the
+stand-in as AWS would feed it), so the live criteria (RDS connections, the load balancer, the
+alarms) are judged by the real collectors while the server runs. ``manage.py demo`` runs in a
+process of its own that ends, so it has no CloudWatch to leave behind: there DevOps marks the
+RDS criterion "not applicable here", with the stand-in's own pool gauge as what is checked
+instead.
 """
 
 from __future__ import annotations
@@ -38,9 +44,10 @@ from checklists.core.services import (
 )
 from checklists.core.snapshot import snapshot_hash, snapshot_of
 from checklists.models import Criterion, Launch, Task
+from launchboard.demo.cloud import EmbeddedCloudWatch
 from launchboard.demo.standin import Backend, StandIn
-from metrics.models import Run
-from metrics.services import run_ingest
+from metrics.models import Run, Source
+from metrics.services import run_ingest, source_poll
 
 SCRIPT = Path(__file__).with_name("k6") / "launch_day.js"
 SLUG = "whatsapp-saas"
@@ -72,15 +79,24 @@ class Step:
 class Story:
     """``steps()`` in order; ``scale`` stretches every k6 duration (0.25: a quick demo)."""
 
-    def __init__(self, *, scale: float = 1.0, pace: float = 0.0, workdir: Path | None = None):
-
+    def __init__(
+        self,
+        *,
+        scale: float = 1.0,
+        pace: float = 0.0,
+        workdir: Path | None = None,
+        standin: StandIn | None = None,
+        cloud: EmbeddedCloudWatch | None = None,
+    ):
+        """``standin`` and ``cloud``: already running for the server's life (``serve --demo``);
+        without a stand-in the story starts its own and stops it at the end."""
         self.launch = Launch.objects.filter(slug=SLUG).first()
         if self.launch is None:
             raise DemoError(f"no launch {SLUG!r}: import checklists/plans/whatsapp-saas.yaml")
         self.scale, self.pace = scale, pace
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="launchboard-demo-"))
         self.k6 = find_k6()
-        self.standin: StandIn | None = None
+        self.standin, self.cloud = standin, cloud
         self.people: dict = {}
         self.peak_at_fix = self.gauge_at_peak = 0.0
         self.running: list[subprocess.Popen] = []
@@ -101,13 +117,20 @@ class Story:
             Step("Business flow test", lambda: self.k6_run("business-flow")),
             Step("Endurance test ends", self.endurance_end),
             Step("Final validation and smoke tests", self.final),
-            Step("Database connections: not applicable here (no CloudWatch)", self.not_applicable),
+            Step("DevOps reads RDS, the load balancer and alarms in CloudWatch", self.cloudwatch)
+            if self.cloud
+            else Step(
+                "Database connections: not applicable here (no CloudWatch)", self.not_applicable
+            ),
             Step("Sign-offs: CTO, DevOps, Security", self.sign),
         ]
 
     def run(self, on_step: Callable[[int, Step, str], None] | None = None) -> str:
         """Play every step; the verdict at the end."""
-        self.standin = StandIn(Backend(pool=20))
+        own = self.standin is None
+        if own:
+            self.standin = StandIn(Backend(pool=20))
+        self.standin.backend.configure(pool=20, retries=False)
         atexit.register(self.stop_k6)  # the server stopped midway: no k6 is left behind
         try:
             for i, step in enumerate(self.steps()):
@@ -119,7 +142,8 @@ class Story:
         finally:
             self.stop_k6()
             atexit.unregister(self.stop_k6)
-            self.standin.stop()
+            if own:
+                self.standin.stop()
         return self.verdict()
 
     def stop_k6(self) -> None:
@@ -234,6 +258,26 @@ class Story:
         self.move("final-validation", "done")
         return "smoke tests ticked; final validation done"
 
+    def cloudwatch(self) -> str:
+        """Poll the launch's CloudWatch sources now (beat would within a minute) and say what
+        the RDS criterion and the alarms show."""
+        deadline = time.monotonic() + 90
+        while True:
+            poll_aws(self.launch)
+            readiness = board_of(launch_with_plan(pk=self.launch.pk)).readiness
+            rds = readiness.criterion("db-connections")
+            if rds.status != "pending" or time.monotonic() > deadline:
+                break
+            time.sleep(5)  # no period of data yet: the feed writes one every few seconds
+        alarms = [readiness.criterion(a.criterion).status for a in self.cloud.alarms]
+        ok = sum(1 for a in alarms if a == "pass")
+        if rds.observed is None:
+            return f"RDS connections: {rds.status} ({rds.why})"
+        return (
+            f"RDS: at most {rds.observed:g} of 50 connections in 5 min ({rds.status}); "
+            f"alarms OK: {ok} of {len(alarms)}"
+        )
+
     def not_applicable(self) -> str:
 
         peak = self.gauge_at_peak
@@ -279,16 +323,42 @@ def demo_has_run() -> bool:
     return Run.objects.filter(launch__slug=SLUG).exists()
 
 
-def replay_in_background(stdout, *, delay: float = 3.0, pace: float = 2.0):
-    """``serve --demo``: once the server is up, replay the story in a thread of this process
-    (embedded mode) when the demo launch has no runs yet, so an open page watches it unfold."""
+def poll_aws(launch) -> None:
+    """Poll the launch's CloudWatch sources once, through the service beat calls."""
+    for source in Source.objects.filter(launch=launch, kind__startswith="cloudwatch"):
+        source_poll(source.pk)
+
+
+def start_in_background(stdout, *, delay: float = 3.0, pace: float = 2.0):
+    """``serve --demo``: once the server is up, start the stand-in API and, in embedded mode,
+    the demo's CloudWatch for the life of this process; replay the story when the demo launch
+    has no runs yet, so an open page watches it unfold."""
 
     def replay():
         try:
             time.sleep(delay)
-            if demo_has_run():
+            launch = Launch.objects.filter(slug=SLUG).first()
+            if launch is None:
                 return
-            story = Story(scale=settings.DEMO_SCALE, pace=pace)
+            replaying = not demo_has_run()
+            standin = StandIn(Backend(pool=20 if replaying else 50))
+            standin.backend.configure(retries=not replaying)
+            cloud = None
+            if settings.EMBEDDED_WORKER:  # a separate worker would not see this process's env
+                cloud = EmbeddedCloudWatch(launch, standin)
+                why_not = cloud.start()
+                if why_not:
+                    stdout.write(f"Demo: no CloudWatch of its own ({why_not}).")
+                    cloud = None
+                else:
+                    stdout.write(
+                        f"Demo: CloudWatch (moto) at {cloud.url}, fed by the stand-in API at "
+                        f"{standin.url}: the demo launch's live sources report."
+                    )
+                    poll_aws(launch)
+            if not replaying:
+                return
+            story = Story(scale=settings.DEMO_SCALE, pace=pace, standin=standin, cloud=cloud)
             steps = story.steps()
             stdout.write(f"Demo: replaying the seed's launch day ({len(steps)} steps)...")
             verdict = story.run(

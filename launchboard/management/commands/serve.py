@@ -46,9 +46,9 @@ class Command(BaseCommand):
             mode = "production (PostgreSQL/Redis)" if settings.DATABASE_URL else "Redis"
         self.stdout.write(f"Launchboard on http://{host}:{port}/ - {mode}. Ctrl-C stops it.")
         if demo:
-            from launchboard.demo.story import replay_in_background  # only when asked for
+            from launchboard.demo.story import start_in_background  # only when asked for
 
-            replay_in_background(self.stdout)
+            start_in_background(self.stdout)
         if server == "daphne":
             from daphne.cli import CommandLineInterface  # only when asked for
 
