@@ -25,12 +25,16 @@ run: $(VENV)/.installed
 	$(PY) manage.py import_plan checklists/plans/whatsapp-saas.yaml
 	$(PY) manage.py serve --port $(PORT) $(if $(filter 1,$(DEMO)),--demo,)
 
-# Debian packages the tests run (Chromium for the browser tests, InfluxDB 1.x for the live-metrics
-# tests, nginx for the production proxy's tests): installed when missing and we are root, else the one command to run is printed.
+# Debian packages the tests run (Chromium for the browser tests and the report's charts, InfluxDB
+# 1.x for the live-metrics tests, nginx for the production proxy's tests, Pango for WeasyPrint's
+# PDFs, poppler's pdftoppm to look at them): installed when missing and we are root, else the one
+# command to run is printed.
 system-packages:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium fonts-noto-color-emoji"; \
 	command -v influxd >/dev/null || missing="$$missing influxdb"; \
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	ldconfig -p | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; apt-get update -qq && \

@@ -336,6 +336,123 @@ class Event(AppendOnly):
         return f"{self.launch_id}#{self.version} {self.kind}"
 
 
+class StatePart(models.Model):
+    """A piece of a launch's readiness inputs (a task, a criterion and its observation, the
+    sign-offs...), stored once by content: ``sha`` is the SHA-256 of its canonical JSON, so a
+    version that changes one item adds one part (checklists.core.history)."""
+
+    sha = models.CharField(max_length=64, primary_key=True)
+    data = models.JSONField()
+
+    def __str__(self):
+        return self.sha[:12]
+
+
+class BoardState(AppendOnly):
+    """What the readiness engine was given at one version of a launch, as the root of a tree
+    of StateParts, and the moment it is evaluated at (its event's time). Written in the
+    transaction of the change with its Event; any past board is rebuilt from it."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="states")
+    version = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    root = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["launch", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "version"], name="boardstate_unique_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.launch_id}@{self.version}"
+
+
+class Meeting(models.Model):
+    """A go/no-go meeting: the board frozen at one version (the live one keeps going) while
+    the attendees are noted and each sign-off role votes; closing it makes a DecisionRecord."""
+
+    class Outcome(models.TextChoices):
+        GO = "GO", "GO"
+        NO_GO = "NO_GO", "NO GO"
+        GO_WITH_WAIVERS = "GO_WITH_WAIVERS", "GO with waivers"
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="meetings")
+    frozen_version = models.PositiveIntegerField()
+    frozen_hash = models.CharField(max_length=64)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_by_name = models.CharField(max_length=150)
+    opened_at = models.DateTimeField()
+    attendees = models.JSONField(default=list, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["launch", "-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["launch"],
+                condition=models.Q(closed_at__isnull=True),
+                name="meeting_one_open_per_launch",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.launch_id} meeting at v{self.frozen_version}"
+
+
+class MeetingVote(AppendOnly):
+    """One vote of a sign-off role in a meeting; the newest per role counts."""
+
+    class Vote(models.TextChoices):
+        GO = "go", "Go"
+        NO_GO = "no_go", "No go"
+        ABSTAIN = "abstain", "Abstain"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="votes")
+    role = models.SlugField(max_length=40)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_name = models.CharField(max_length=150)
+    vote = models.CharField(max_length=8, choices=Vote.choices)
+    comment = models.CharField(max_length=1000, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["meeting", "role", "-at", "-id"]
+
+    def __str__(self):
+        return f"{self.role}: {self.vote}"
+
+
+class DecisionRecord(AppendOnly):
+    """What a go/no-go meeting decided, immutable: bound to the SHA-256 of the board it froze
+    (the canonical snapshot sign-off uses), which the board rebuilt at ``version`` must
+    reproduce; ``event_version`` is its Event in the audit chain."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.PROTECT, related_name="decisions")
+    meeting = models.OneToOneField(Meeting, on_delete=models.PROTECT, related_name="record")
+    version = models.PositiveIntegerField(help_text="The version the meeting froze.")
+    snapshot_hash = models.CharField(max_length=64)
+    verdict = models.CharField(max_length=8, help_text="The board's verdict at that version.")
+    outcome = models.CharField(max_length=16, choices=Meeting.Outcome.choices)
+    attendees = models.JSONField(default=list)
+    votes = models.JSONField(default=list)
+    waivers = models.JSONField(default=list)
+    note = models.TextField(blank=True)
+    decided_by_name = models.CharField(max_length=150)
+    decided_at = models.DateTimeField()
+    event_version = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["launch", "-decided_at"]
+
+    def __str__(self):
+        return f"{self.launch_id} {self.outcome} at v{self.version}"
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def usable(self):
         now = timezone.now()

@@ -451,6 +451,12 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
         "celery": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # the report's PDF and charts: their progress is not news
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "choreographer": {"level": "WARNING"},
+        "kaleido": {"level": "WARNING"},
+        "logistro": {"level": "WARNING"},
         # who signed in, what was refused, who signed off: never passwords or tokens
         "launchboard.security": {"level": "INFO"},
     },

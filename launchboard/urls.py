@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-from checklists.web import actions, api, trust, views
+from checklists.web import actions, api, meeting, trust, views
 from launchboard import health
 
 urlpatterns = [
@@ -15,6 +15,13 @@ urlpatterns = [
         "launches/<slug:slug>/criteria/<slug:key>/tick/",
         actions.criterion_tick_view,
         name="criterion-tick",
+    ),
+    path("launches/<slug:slug>/history/", views.launch_history, name="launch-history"),
+    path("launches/<slug:slug>/meeting/", meeting.meeting_view, name="meeting"),
+    path(
+        "launches/<slug:slug>/decisions/<int:record_id>/",
+        meeting.decision_view,
+        name="decision",
     ),
     path("launches/<slug:slug>/runs/upload/", actions.upload_view, name="run-upload"),
     path("launches/<slug:slug>/runs/<int:run_id>/", views.run_page, name="run-page"),
@@ -70,6 +77,8 @@ urlpatterns = [
     path("api/launches/", api.launches, name="api-launches"),
     path("api/launches/<slug:slug>/", api.launch_readiness, name="api-launch"),
     path("api/launches/<slug:slug>/runs/", api.runs_upload, name="api-runs-upload"),
+    path("api/launches/<slug:slug>/report.<str:fmt>", api.report, name="api-report"),
+    path("api/launches/<slug:slug>/diff/", api.diff, name="api-diff"),
     path("api/runs/<int:run_id>/", api.run_detail, name="api-run"),
     path("api/openapi.json", api.openapi, name="api-openapi"),
     path("admin/", admin.site.urls),

@@ -289,3 +289,28 @@ def live_series(launch_id: int) -> dict[tuple, dict]:
     """Chart series per (source key, metric, aggregate, window_s); one query."""
     rows = SourceSeries.objects.filter(source__launch_id=launch_id).select_related("source")
     return {(r.source.key, r.metric, r.aggregate, r.window_s): r.points for r in rows}
+
+
+def runs_by_sha(launch_id: int, shas) -> dict[str, Run]:
+    """The newest parsed run of the launch with each content hash."""
+    found: dict[str, Run] = {}
+    for run in Run.objects.filter(launch_id=launch_id, sha256__in=list(shas)).order_by(
+        "-created_at", "-id"
+    ):
+        found.setdefault(run.sha256, run)
+    return found
+
+
+def earlier_run(run: Run) -> Run | None:
+    """The complete run of the same test made before ``run`` (what a report compares with)."""
+    return (
+        Run.objects.filter(
+            launch_id=run.launch_id,
+            test=run.test,
+            status=Run.Status.DONE,
+            complete=True,
+            created_at__lt=run.created_at,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 
 from checklists.board.pages import page_context
 from checklists.board.presenters import readiness_json, summary_json
+from checklists.core import history
 from checklists.core.selectors import board_of, launch_with_plan
 from checklists.core.services import readiness_state
 from metrics import selectors as evidence
@@ -47,6 +48,7 @@ NAMES = (
     "activity",
 )
 TTL_S = 600
+PAST_TTL_S = 24 * 3600  # a past version's JSON: immutable, kept a day after its last rebuild
 KEEP_IN_PROCESS = 64  # launches whose newest rendering a process keeps in memory
 
 
@@ -86,7 +88,7 @@ class Sections:
 
 
 # The prefix names the shape of Sections: a process of another release never unpickles it.
-PREFIX = "lb:rendered3"
+PREFIX = "lb:rendered4"
 
 
 def _key(launch_id: int) -> str:
@@ -105,13 +107,20 @@ def _etag(version: int, data: bytes) -> str:
     return f'"{version}-{_digest(data)[:12]}"'
 
 
-def render_sections(launch_id: int) -> Sections:
+def render_sections(launch_id: int, *, live: bool = False) -> Sections:
     """Evaluate the launch and render everything readers get (no viewer: controls for all
-    roles are in the HTML, hidden by the page unless the viewer may use them)."""
+    roles are in the HTML, hidden by the page unless the viewer may use them).
+
+    A version's readiness (its JSON, verdict and state) is evaluated from what was recorded
+    with its change, at its event's time (checklists.core.history): what time travel rebuilds
+    later, byte for byte. ``live``: new live data that changed no state; the page's sections
+    are redrawn with it, evaluated now, while the version's JSON stays what it was."""
     with evidence.one_read():
         launch = launch_with_plan(pk=launch_id)
-        board = board_of(launch)
-        context = page_context(board) | {"caps": [], "csrf_token": ""}
+        board = history.recorded_board(launch)
+        board = board or board_of(launch, history.version_time(launch))  # made before records
+        shown = board_of(launch) if live else board
+        context = page_context(shown) | {"caps": [], "csrf_token": ""}
     html = {name: render_to_string(f"launches/sections.html#{name}", context) for name in NAMES}
     digests = {name: _digest(text.encode()) for name, text in html.items()}
     content = _digest("".join(digests[name] for name in NAMES).encode())
@@ -120,7 +129,7 @@ def render_sections(launch_id: int) -> Sections:
         "launches/board.html", {"launch": launch, "parts": parts, "content": content}
     )
     public = launch.visibility == launch.Visibility.PUBLIC
-    page = render_anonymous_page(launch, board.readiness.verdict, board_html) if public else b""
+    page = render_anonymous_page(launch, shown.readiness.verdict, board_html) if public else b""
     api = orjson.dumps(readiness_json(board), option=orjson.OPT_NON_STR_KEYS)
     events = context["events"]
     return Sections(
@@ -143,6 +152,26 @@ def render_sections(launch_id: int) -> Sections:
         page_etag=_etag(launch.version, page) if page else "",
         summary=summary_json(board),
     )
+
+
+def past_json(launch, version: int) -> tuple[bytes, str]:
+    """(readiness JSON, ETag) of a past version, rebuilt from its record once and then kept:
+    a past version never changes. Raises history.NotRecorded."""
+    key = f"{PREFIX}:{launch.pk}:v{version}"
+    cache = caches["sections"]
+    try:
+        kept = cache.get(key)
+    except Exception:  # a cache outage only costs a rebuild
+        kept = None
+    if kept is not None:
+        return kept
+    body = orjson.dumps(readiness_json(history.board_at(launch, version)))
+    found = body, _etag(version, body)
+    try:
+        cache.set(key, found, PAST_TTL_S)
+    except Exception:
+        log.warning("could not keep version %s of launch %s", version, launch.pk, exc_info=True)
+    return found
 
 
 def page_context_for(sections: Sections, launch) -> dict:
@@ -214,16 +243,16 @@ def current(launch_id: int, *, version: int = 0, after: float = 0.0) -> Sections
         return _render_and_share(launch_id)
 
 
-def render_and_share(launch_id: int) -> Sections:
+def render_and_share(launch_id: int, *, live: bool = False) -> Sections:
     """Render now and share with every process; a cache outage only costs a re-render. A
     reader of this process that needs the new version meanwhile waits for this rendering
     rather than making its own."""
     with _render_locks[launch_id]:
-        return _render_and_share(launch_id)
+        return _render_and_share(launch_id, live=live)
 
 
-def _render_and_share(launch_id: int) -> Sections:
-    sections = render_sections(launch_id)
+def _render_and_share(launch_id: int, *, live: bool = False) -> Sections:
+    sections = render_sections(launch_id, live=live)
     newest = remember(sections)
     try:
         cache = caches["sections"]

@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from checklists.core import audit
+from checklists.core import audit, history
 from checklists.models import Event, Launch
 from checklists.signals import approvals_to_check, launch_changed
 
@@ -98,6 +98,7 @@ def append_event(
     event.hash = event_hash(event)
     event.save(force_insert=True)
     Launch.objects.filter(pk=locked.pk).update(version=event.version)
+    history.record(locked.pk, event.version, event.created_at, kind)
     launch.version = event.version
     transaction.on_commit(lambda: _after_commit(launch.pk, event.version, kind, event))
     return event

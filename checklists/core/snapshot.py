@@ -22,19 +22,30 @@ def _value(result) -> float | None:
     return round(float(result.observed), 6)
 
 
-def snapshot_of(launch, readiness: Readiness) -> dict:
+def newest_runs(launch) -> dict[str, str]:
+    """{test: content hash of its newest complete run (else its newest run)}."""
     tests = [t.key for t in launch.load_tests.all()]
-    runs = {
+    return {
         test: next((r.sha256 for r in rs if r.complete), rs[0].sha256)
         for test, rs in evidence.test_runs(launch.pk, tests).items()
     }
+
+
+def snapshot_of(launch, readiness: Readiness) -> dict:
+    """The snapshot of the launch as the database holds it now."""
+    sources = {s.key: s.health for s in evidence.sources_for(launch.pk)}
+    return snapshot_from(launch.slug, launch.plan_hash, readiness, newest_runs(launch), sources)
+
+
+def snapshot_from(slug, plan_hash, readiness: Readiness, runs: dict, sources: dict) -> dict:
+    """The snapshot of a readiness and the evidence around it (now, or as recorded)."""
     return {
-        "launch": launch.slug,
-        "plan": launch.plan_hash,
+        "launch": slug,
+        "plan": plan_hash,
         "criteria": {c.key: c.status for c in readiness.criteria},
         "observed": {c.key: value for c in readiness.criteria if (value := _value(c)) is not None},
-        "runs": runs,
-        "sources": {s.key: s.health for s in evidence.sources_for(launch.pk)},
+        "runs": dict(runs),
+        "sources": dict(sources),
     }
 
 

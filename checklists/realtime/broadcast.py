@@ -56,9 +56,9 @@ def publish(launch_id: int, message: dict) -> None:
         )
 
 
-def _render(launch_id: int):
+def _render(launch_id: int, *, live: bool = False):
     try:
-        return render_and_share(launch_id)
+        return render_and_share(launch_id, live=live)
     except Exception:
         log.exception("could not render the sections of launch %s", launch_id)
         return None
@@ -77,7 +77,7 @@ def announce(sender, *, launch_id: int, version: int, kind: str, **kwargs) -> di
 
 def live_updated(launch_id: int) -> None:
     """New live data that changed no state: the same version, redrawn sections."""
-    sections = _render(launch_id)
+    sections = _render(launch_id, live=True)
     if sections is not None:
         publish(
             launch_id,

@@ -144,3 +144,9 @@ def csrf_field(context):
     return format_html(
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}" class="csrf">', token
     )
+
+
+@register.filter
+def md_cell(value) -> str:
+    """Text safe in a Markdown table cell: no pipe or line break ends the cell early."""
+    return " ".join(str(value if value is not None else "").split()).replace("|", "\\|")

@@ -10,11 +10,14 @@ from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from checklists.board import sections
+from checklists.board import past, sections
+from checklists.board import report as report_doc
+from checklists.core import history
 from checklists.core.access import TokenRefused, bearer_token, can_read, check_token
 from checklists.core.quotas import upload_admit, upload_charge
 from checklists.models import ApiToken, Launch
 from checklists.web.openapi import openapi_document
+from checklists.web.versions import BadQuestion, asked_version
 from checklists.web.views import launch_summaries
 from metrics.selectors import run_by_id, run_json
 from metrics.services import IngestError, run_accept_upload, sniff_format
@@ -62,25 +65,82 @@ def launch_readiness(request, slug):
             return refused
     elif launch is None or not can_read(request, launch):
         return error(f"no launch {slug!r}", 404)
-    if refused := version_refused(request.GET.get("version"), launch.version):
-        return refused
+    try:
+        version = asked_version(request.GET, launch)
+    except BadQuestion as exc:
+        return error(str(exc), exc.status)
+    private = launch.visibility != Launch.Visibility.PUBLIC
+    if version is not None and version != launch.version:
+        try:
+            body, etag = sections.past_json(launch, version)
+        except history.NotRecorded:
+            return error(
+                f"version {version} was not recorded: it is older than time travel here", 404
+            )
+        return rendered_json(request, body, etag, private=private)
     shown = sections.current(launch.pk, version=launch.version)
     return rendered_json(request, shown.api, shown.etag, private=not shown.public)
 
 
-def version_refused(asked: str | None, current: int) -> HttpResponse | None:
-    """``?version=N`` pins the answer to version N; only the current version is kept yet."""
-    if asked is None or asked == str(current):
-        return None
-    if not asked.isdigit():
-        return error("version must be a whole number", 400)
-    if int(asked) > current:
-        return error(f"version {asked} does not exist yet: the launch is at version {current}", 404)
-    return error(
-        f"version {asked} is past: the launch is at version {current}, and only the current "
-        "version is served",
-        404,
-    )
+def _readable_launch_json(request, slug):
+    """(launch, None) when the caller may read it (a token or the session), else (None, 4xx)."""
+    if refused := _token_in_url(request):
+        return None, refused
+    launch = Launch.objects.filter(slug=slug).first()
+    if bearer_token(request):
+        _, refused = _authorize(request, launch, ApiToken.Scope.READ)
+        if refused:
+            return None, refused
+    elif launch is None or not can_read(request, launch):
+        return None, error(f"no launch {slug!r}", 404)
+    return launch, None
+
+
+@require_GET
+def report(request, slug, fmt):
+    """The readiness report (with the decision recorded on it) as Markdown or PDF;
+    ``?version=N`` or ``?at=<time>`` for a past one."""
+    launch, refused = _readable_launch_json(request, slug)
+    if refused:
+        return refused
+    if fmt not in ("md", "pdf"):
+        return error("ask for report.md or report.pdf", 404)
+    try:
+        version = asked_version(request.GET, launch) or launch.version
+        if fmt == "md":
+            body, kind = report_doc.as_markdown(launch, version).encode(), "text/markdown"
+        else:
+            body, kind = report_doc.as_pdf(launch, version), "application/pdf"
+    except BadQuestion as exc:
+        return error(str(exc), exc.status)
+    except history.NotRecorded:
+        return error(f"version {version} was not recorded: it is older than time travel here", 404)
+    except OSError as exc:  # WeasyPrint without Pango: say what to install
+        return error(f"PDF needs Pango on the server (apt-get install libpango-1.0-0): {exc}", 503)
+    response = HttpResponse(body, content_type=f"{kind}; charset=utf-8" if fmt == "md" else kind)
+    name = f"{launch.slug}-readiness-v{version}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def diff(request, slug):
+    """What changed between two versions: ``?from=A&to=B`` (to: the current one)."""
+    launch, refused = _readable_launch_json(request, slug)
+    if refused:
+        return refused
+    older, newer = request.GET.get("from", ""), request.GET.get("to", str(launch.version))
+    if not (older.isdigit() and newer.isdigit()):
+        return error("from and to must be whole numbers (versions)", 400)
+    older, newer = int(older), int(newer)
+    if not 1 <= older <= newer <= launch.version:
+        return error(f"ask for 1 <= from <= to <= {launch.version}", 400)
+    try:
+        found = past.changes(launch, older, newer)
+    except history.NotRecorded:
+        return error("one of these versions was not recorded: it is older than time travel", 404)
+    return json_response({"slug": launch.slug, "from": older, "to": newer, "changes": found})
 
 
 def rendered_json(request, body: bytes, etag: str, private: bool = False) -> HttpResponse:

@@ -65,7 +65,7 @@ def _signoff_context(launch, role, **extra):
     } | extra
 
 
-def _password_refused(request, what: str) -> bool:
+def password_refused(request, what: str) -> bool:
     """Whether the password re-entered on a sign-off or waiver form is wrong (logged; failures
     count towards the sign-in lockout)."""
     password = request.POST.get("password", "")
@@ -81,7 +81,7 @@ def signoff_view(request, slug, role):
     launch = launch_for(request, slug, f"sign:{role}")
     if request.method != "POST":
         return render(request, "launches/signoff.html", _signoff_context(launch, role))
-    if _password_refused(request, f"sign-off for {role} on {slug}"):
+    if password_refused(request, f"sign-off for {role} on {slug}"):
         context = _signoff_context(launch, role, error="Your password did not match.")
         return render(request, "launches/signoff.html", context, status=403)
     try:
@@ -146,7 +146,7 @@ def waiver_view(request, slug, key):
     }
     if request.method != "POST":
         return render(request, "launches/waiver.html", context)
-    if _password_refused(request, f"waiver of {key} on {slug}"):
+    if password_refused(request, f"waiver of {key} on {slug}"):
         error = "Your password did not match."
         return render(request, "launches/waiver.html", context | {"error": error}, status=403)
     try:

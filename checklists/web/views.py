@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from checklists.board import sections
+from checklists.board import past, sections
 from checklists.board.charts import latency_figure, load_figure
 from checklists.board.suite import chart_limits
+from checklists.core import history
 from checklists.core.access import can_read, capabilities, readable_launch
 from checklists.core.services import guess_test
 from checklists.engine.thresholds import parse_threshold
 from checklists.models import Launch
+from checklists.web.versions import BadQuestion, asked_version
 from metrics import selectors as evidence
 
 
@@ -98,3 +100,42 @@ def run_page(request, slug, run_id):
         "load": load_figure(columns) if columns.get("t") else None,
     }
     return render(request, "launches/run.html", context)
+
+
+def launch_history(request, slug):
+    """The board as it was at a past version (``?version=N`` or ``?at=<time>``), read-only,
+    rebuilt from what was recorded then, with what changed since the version it is compared
+    with (``?compare=M``, by default the one before)."""
+    launch = readable_launch(request, slug)
+    context = {"launch": launch, "version": launch.version, "board": None, "changes": []}
+    context["events"] = list(
+        launch.events.order_by("-version").values(
+            "version", "kind", "summary", "created_at", "actor_name"
+        )[:500]
+    )
+    try:
+        version = asked_version(request.GET, launch) or launch.version
+    except BadQuestion as exc:
+        context["error"] = str(exc)
+        return _private(render(request, "launches/history.html", context, status=exc.status))
+    asked = request.GET.get("compare", "")
+    compare = int(asked) if asked.isdigit() and 1 <= int(asked) <= launch.version else version - 1
+    context |= {
+        "version": version,
+        "compare": compare,
+        "event": launch.events.filter(version=version)
+        .values("version", "summary", "created_at", "actor_name")
+        .first(),
+    }
+    try:
+        context["board"] = past.readiness_at(launch, version)
+        if 1 <= compare != version:
+            context["changes"] = past.changes(launch, min(compare, version), max(compare, version))
+    except history.NotRecorded:
+        context["error"] = f"Version {version} was not recorded: it is older than time travel here."
+    return _private(render(request, "launches/history.html", context))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    return response
