@@ -4,16 +4,21 @@ from launchboard.readonly import NoWrites, ReadOnlyAdmin
 
 from .models import (
     ApiToken,
+    BoardState,
     Criterion,
+    DecisionRecord,
     Event,
     Gate,
     Launch,
     LoadTest,
+    Meeting,
+    MeetingVote,
     Membership,
     Risk,
     ShareLink,
     SignOff,
     SignOffRole,
+    StatePart,
     Task,
     Waiver,
 )
@@ -123,3 +128,31 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     )
     list_filter = ("launch",)
     readonly_fields = ("digest", "prefix", "last_used_at")
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ReadOnlyAdmin):
+    list_display = ("launch", "frozen_version", "opened_by_name", "opened_at", "closed_at")
+    list_filter = ("launch",)
+
+
+@admin.register(MeetingVote)
+class MeetingVoteAdmin(ReadOnlyAdmin):
+    list_display = ("meeting", "role", "vote", "by_name", "at")
+
+
+@admin.register(DecisionRecord)
+class DecisionRecordAdmin(ReadOnlyAdmin):
+    list_display = ("launch", "outcome", "version", "verdict", "decided_by_name", "decided_at")
+    list_filter = ("launch", "outcome")
+
+
+@admin.register(BoardState)
+class BoardStateAdmin(ReadOnlyAdmin):
+    list_display = ("launch", "version", "at", "root")
+    list_filter = ("launch",)
+
+
+@admin.register(StatePart)
+class StatePartAdmin(ReadOnlyAdmin):
+    list_display = ("sha",)

@@ -111,16 +111,14 @@ def render_sections(launch_id: int, *, live: bool = False) -> Sections:
     """Evaluate the launch and render everything readers get (no viewer: controls for all
     roles are in the HTML, hidden by the page unless the viewer may use them).
 
-    A version's readiness (its JSON, verdict and state) is evaluated from what was recorded
-    with its change, at its event's time (checklists.core.history): what time travel rebuilds
-    later, byte for byte. ``live``: new live data that changed no state; the page's sections
-    are redrawn with it, evaluated now, while the version's JSON stays what it was."""
+    A version is evaluated at its event's time, from the rows its change left: the board time
+    travel rebuilds later from what was recorded with the change (checklists.core.history).
+    ``live``: new live data that changed no state, evaluated now (the same version, redrawn:
+    its values and reasons move, its states do not)."""
     with evidence.one_read():
         launch = launch_with_plan(pk=launch_id)
-        board = history.recorded_board(launch)
-        board = board or board_of(launch, history.version_time(launch))  # made before records
-        shown = board_of(launch) if live else board
-        context = page_context(shown) | {"caps": [], "csrf_token": ""}
+        board = board_of(launch, None if live else history.version_time(launch))
+        context = page_context(board) | {"caps": [], "csrf_token": ""}
     html = {name: render_to_string(f"launches/sections.html#{name}", context) for name in NAMES}
     digests = {name: _digest(text.encode()) for name, text in html.items()}
     content = _digest("".join(digests[name] for name in NAMES).encode())
@@ -129,7 +127,7 @@ def render_sections(launch_id: int, *, live: bool = False) -> Sections:
         "launches/board.html", {"launch": launch, "parts": parts, "content": content}
     )
     public = launch.visibility == launch.Visibility.PUBLIC
-    page = render_anonymous_page(launch, shown.readiness.verdict, board_html) if public else b""
+    page = render_anonymous_page(launch, board.readiness.verdict, board_html) if public else b""
     api = orjson.dumps(readiness_json(board), option=orjson.OPT_NON_STR_KEYS)
     events = context["events"]
     return Sections(

@@ -9,10 +9,11 @@ adds that item's part, its group's list and a root, and shares the rest with the
 before. Rebuilding a version reads its root, the groups and the leaves (four queries whatever
 the number of events before it) and runs the pure engine again: ``board_at``.
 
-The live board's readiness is evaluated from the same record (``checklists.board.sections``),
-so the readiness JSON of a version is one function of one record, served now or rebuilt
-later; a test holds the two equal over every kind of change, and the record equal to what the
-database holds when the version is made.
+The live board evaluates a version at the same moment from the rows the change left
+(``checklists.board.sections``), so the readiness JSON served when a version is made is the one
+rebuilt later: a test holds the two equal over every kind of change. Live data that changes no
+state redraws the current version with its new values (no new version); a past version is the
+board as it was made.
 """
 
 from __future__ import annotations
@@ -223,16 +224,6 @@ def board_at(launch: Launch, version: int) -> Board:
         visibility=launch.visibility,
     )
     return Board(past, inputs.readiness(), inputs.at)
-
-
-def recorded_board(launch: Launch) -> Board | None:
-    """The board of the launch's current version rebuilt from its record (``launch``, with its
-    plan prefetched, stays the board's launch); None for a version made before records."""
-    try:
-        inputs = inputs_at(launch.pk, launch.version)
-    except NotRecorded:
-        return None
-    return Board(launch, inputs.readiness(), inputs.at)
 
 
 def snapshot_at(launch_id: int, version: int) -> tuple[dict, str]:

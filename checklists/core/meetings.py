@@ -61,7 +61,11 @@ def meeting_open(launch: Launch, *, user) -> Meeting:
                 after={"meeting": meeting.pk, "version": locked.version, "snapshot_hash": digest},
             )
     except IntegrityError:
-        raise Conflict("A go/no-go meeting is already open on this launch.") from None
+        held = open_meeting(launch)
+        raise Conflict(
+            "A go/no-go meeting is already open on this launch.",
+            {"meeting": held.pk if held else None},
+        ) from None
     except history.NotRecorded:
         raise ChangeRefused(
             "This version was made before boards were recorded: change anything, then open "
@@ -228,7 +232,7 @@ def _check_outcome(outcome, readiness, votes, titles, waived, version) -> None:
 
 def _still_open(meeting: Meeting) -> None:
     if meeting.closed_at is not None:
-        raise Conflict("This meeting is closed: its decision is recorded.")
+        raise Conflict("This meeting is closed: its decision is recorded.", {"meeting": meeting.pk})
 
 
 def record_matches(record: DecisionRecord) -> tuple[bool, bool, list[str]]:

@@ -150,3 +150,11 @@ def csrf_field(context):
 def md_cell(value) -> str:
     """Text safe in a Markdown table cell: no pipe or line break ends the cell early."""
     return " ".join(str(value if value is not None else "").split()).replace("|", "\\|")
+
+
+VOTE_WORDS = {"go": "Go", "no_go": "No go", "abstain": "Abstain", "none": "Did not vote"}
+
+
+@register.filter
+def vote_word(vote) -> str:
+    return VOTE_WORDS.get(vote, str(vote))

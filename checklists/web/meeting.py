@@ -34,7 +34,10 @@ def _meeting_context(request, launch, **extra) -> dict:
         mine = approver_roles(user, launch) if user.is_authenticated else set()
         context |= {
             "board": board,
-            "moved": launch.version - meeting.frozen_version,
+            # changes since the freeze, the meeting's own (opening, votes) left out
+            "moved": launch.events.filter(version__gt=meeting.frozen_version)
+            .exclude(kind__startswith="meeting.")
+            .count(),
             "changes": past.changes(launch, meeting.frozen_version, launch.version)
             if launch.version > meeting.frozen_version
             else [],
@@ -68,7 +71,7 @@ def meeting_view(request, slug):
             meetings.meeting_open(launch, user=request.user)
             messages.success(request, "Meeting opened: the board is frozen at this version.")
         elif meeting is None:
-            raise Conflict("No go/no-go meeting is open on this launch.")
+            raise Conflict("No go/no-go meeting is open on this launch.", {"meeting": None})
         elif action == "attendees":
             names = request.POST.get("attendees", "").splitlines()
             meetings.meeting_attendees(meeting, names, user=request.user)
