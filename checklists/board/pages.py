@@ -8,6 +8,7 @@ from checklists.board.live import live_of
 from checklists.board.presenters import critical_path_minutes
 from checklists.board.suite import suite_of
 from checklists.core.selectors import recent_events
+from checklists.core.snapshot import snapshot_hash, snapshot_of
 from checklists.models import Task
 from metrics import selectors as evidence
 
@@ -39,7 +40,11 @@ def page_context(board) -> dict:
     unconfigured = evidence.unconfigured_sources(launch.pk)
     for w in waivers:
         w.criterion_title = titles.get(w.criterion, w.criterion)
+    decision = launch.decisions.order_by("-decided_at").first()
+    if decision is not None:  # does the board still say what was decided on?
+        decision.matches = snapshot_hash(snapshot_of(launch, r)) == decision.snapshot_hash
     return {
+        "decision": decision,
         "board": board,
         "launch": launch,
         "r": r,

@@ -27,6 +27,8 @@ def _change(part, key, before, after, text) -> dict:
 
 def changes(launch, older: int, newer: int) -> list[dict]:
     """What changed from version ``older`` to ``newer``, each with a sentence."""
+    if newer == launch.version:
+        history.ensure_current(launch.pk)
     a, b = readiness_at(launch, older), readiness_at(launch, newer)
     found = []
     if a["verdict"] != b["verdict"]:

@@ -40,6 +40,8 @@ def _percent(part: int, whole: int) -> float:
 def report_context(launch, version: int | None = None) -> dict:
     """Everything the report says about ``version`` (the current one by default)."""
     version = version or launch.version
+    if version == launch.version:
+        history.ensure_current(launch.pk)
     board = past.readiness_at(launch, version)
     inputs = history.inputs_at(launch.pk, version)
     _, digest = history.snapshot_at(launch.pk, version)

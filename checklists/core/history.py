@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 
+from django.db import transaction
+
 from checklists.core.observations import observations_of
 from checklists.core.selectors import Board, launch_with_plan, plan_in
 from checklists.core.snapshot import newest_runs, snapshot_from, snapshot_hash
@@ -181,6 +183,20 @@ def capture(launch_id: int, version: int, at: datetime) -> BoardState:
         ignore_conflicts=True,  # another launch may store the same part at the same moment
     )
     return BoardState.objects.create(launch_id=launch_id, version=version, at=at, root=root_sha)
+
+
+def ensure_current(launch_id: int) -> None:
+    """Record the launch's current version if it was made before records were kept (a
+    database from before this feature): its rows are still that version's."""
+    launch = Launch.objects.only("id", "version").get(pk=launch_id)
+    if (
+        launch.version
+        and not BoardState.objects.filter(launch_id=launch_id, version=launch.version).exists()
+    ):
+        with transaction.atomic():
+            locked = Launch.objects.select_for_update().only("id", "version").get(pk=launch_id)
+            if not BoardState.objects.filter(launch_id=launch_id, version=locked.version).exists():
+                capture(launch_id, locked.version, version_time(locked))
 
 
 def _parts(shas) -> dict[str, object]:

@@ -39,6 +39,7 @@ def meeting_open(launch: Launch, *, user) -> Meeting:
     """Open a meeting on the board as it is now (Conflict if one is open already)."""
     if not can_chair(user, launch):
         raise Refused("Only an admin or an approver of this launch opens a go/no-go meeting.")
+    history.ensure_current(launch.pk)
     try:
         with transaction.atomic():
             locked = Launch.objects.select_for_update().get(pk=launch.pk)
@@ -65,11 +66,6 @@ def meeting_open(launch: Launch, *, user) -> Meeting:
         raise Conflict(
             "A go/no-go meeting is already open on this launch.",
             {"meeting": held.pk if held else None},
-        ) from None
-    except history.NotRecorded:
-        raise ChangeRefused(
-            "This version was made before boards were recorded: change anything, then open "
-            "the meeting."
         ) from None
     return meeting
 

@@ -58,6 +58,21 @@ RUN_ID = {
     "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
 }
 
+VERSION = {
+    "name": "version",
+    "in": "query",
+    "required": False,
+    "description": "A past version: its readiness as it was, rebuilt from what was recorded",
+    "schema": {"type": "integer", "minimum": 1},
+}
+AT = {
+    "name": "at",
+    "in": "query",
+    "required": False,
+    "description": "A moment (ISO 8601; UTC without a zone): the version current then",
+    "schema": {"type": "string", "format": "date-time"},
+}
+
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
     "Health": {
@@ -305,13 +320,85 @@ def openapi_document() -> dict:
             "/api/launches/{slug}/": {
                 "get": {
                     "summary": "Readiness of a launch: verdict, blockers and what is behind them",
-                    "parameters": [SLUG],
+                    "parameters": [SLUG, VERSION, AT],
                     "security": [{}, *bearer],
                     "responses": {
                         "200": _json("Readiness", "Readiness"),
+                        "304": {"description": "Not modified (If-None-Match)"},
+                        "400": _error("A version or time that cannot be read"),
                         "401": _error("Bad token"),
                         "403": _error("Token without read scope"),
-                        "404": _error("No such launch"),
+                        "404": _error("No such launch, or no such version (yet, or recorded)"),
+                    },
+                }
+            },
+            "/api/launches/{slug}/report.md": {
+                "get": {
+                    "summary": "The readiness report (and decision record) as Markdown",
+                    "parameters": [SLUG, VERSION, AT],
+                    "security": [{}, *bearer],
+                    "responses": {
+                        "200": {
+                            "description": "The report",
+                            "content": {"text/markdown": {"schema": {"type": "string"}}},
+                        },
+                        "400": _error("A version or time that cannot be read"),
+                        "401": _error("Bad token"),
+                        "403": _error("Token without read scope"),
+                        "404": _error("No such launch or version"),
+                    },
+                }
+            },
+            "/api/launches/{slug}/report.pdf": {
+                "get": {
+                    "summary": "The readiness report (and decision record) as PDF",
+                    "parameters": [SLUG, VERSION, AT],
+                    "security": [{}, *bearer],
+                    "responses": {
+                        "200": {
+                            "description": "The report",
+                            "content": {
+                                "application/pdf": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                        "400": _error("A version or time that cannot be read"),
+                        "401": _error("Bad token"),
+                        "403": _error("Token without read scope"),
+                        "404": _error("No such launch or version"),
+                        "503": _error("No PDF renderer on this server"),
+                    },
+                }
+            },
+            "/api/launches/{slug}/diff/": {
+                "get": {
+                    "summary": "What changed between two versions",
+                    "parameters": [
+                        SLUG,
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "to",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "security": [{}, *bearer],
+                    "responses": {
+                        "200": {
+                            "description": "The changes, each with a sentence",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "400": _error("Versions that cannot be compared"),
+                        "401": _error("Bad token"),
+                        "403": _error("Token without read scope"),
+                        "404": _error("No such launch, or a version not recorded"),
                     },
                 }
             },

@@ -294,3 +294,12 @@ def test_the_inputs_survive_the_round_trip(demo):
     assert again.plan == inputs.plan.__class__(**{**vars(inputs.plan), "version": 999})
     assert again.observations == inputs.observations
     assert (again.runs, again.sources, again.at) == (inputs.runs, inputs.sources, at)
+
+
+def test_a_database_from_before_records_gets_its_current_version_recorded_when_needed(demo, client):
+    BoardState.objects.filter(launch=demo)._raw_delete(BoardState.objects.db)
+    assert client.get(API.rstrip("/") + "/report.md").status_code == 200  # recorded then
+    launch = Launch.objects.get(pk=demo.pk)
+    state = BoardState.objects.get(launch=demo)
+    assert state.version == launch.version
+    assert state.at == Event.objects.get(launch=demo, version=launch.version).created_at
