@@ -19,11 +19,11 @@ board as it was made.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 
+import orjson
 from django.db import transaction
 
 from checklists.core.observations import observations_of
@@ -105,8 +105,7 @@ def decode(value):
 
 
 def _sha(data) -> str:
-    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 # --- what a version holds ---------------------------------------------------------------------
@@ -174,7 +173,8 @@ def record(launch_id: int, version: int, at: datetime, kind: str = "") -> BoardS
 
 def capture(launch_id: int, version: int, at: datetime) -> BoardState:
     """Record the inputs of ``version`` as the database holds them now."""
-    inputs = inputs_of(launch_with_plan(pk=launch_id), at)
+    with evidence.one_read():  # the runs and sources are read once, not per use
+        inputs = inputs_of(launch_with_plan(pk=launch_id), at)
     root, parts = _tree(inputs)
     parts[root_sha := _sha(root)] = root
     known = set(StatePart.objects.filter(sha__in=list(parts)).values_list("sha", flat=True))
