@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from checklists.core import history
-from checklists.core.access import approver_roles, permissions
+from checklists.core.access import permissions
 from checklists.core.events import append_event
-from checklists.core.services import ChangeRefused, Conflict, Refused
+from checklists.core.services import ChangeRefused, Conflict, Refused, role_holder_title
 from checklists.core.snapshot import differences
 from checklists.models import DecisionRecord, Launch, Meeting, MeetingVote
 
@@ -90,11 +90,7 @@ def meeting_vote(meeting: Meeting, role: str, *, user, vote: str, comment: str =
     launch = meeting.launch
     if vote not in MeetingVote.Vote.values:
         raise ChangeRefused("Vote go, no go or abstain.")
-    title = launch.signoff_roles.filter(key=role).values_list("title", flat=True).first()
-    if title is None:
-        raise ChangeRefused(f"This launch has no {role} sign-off.")
-    if role not in approver_roles(user, launch):
-        raise Refused(f"Only a {title} approver of this launch votes for {title}.")
+    title = role_holder_title(launch, role, user, "votes")
     if vote == MeetingVote.Vote.NO_GO and not comment.strip():
         raise ChangeRefused("Say why you vote no go.")
     with transaction.atomic():

@@ -502,6 +502,17 @@ def _signed_since_lapse(launch: Launch, role: str, digest: str) -> bool:
     return False
 
 
+def role_holder_title(launch: Launch, role: str, user, acts: str) -> str:
+    """The title of sign-off role ``role`` when ``user`` holds it now; else ChangeRefused (no
+    such role) or Refused ("Only a CTO approver of this launch {acts} for CTO.")."""
+    title = launch.signoff_roles.filter(key=role).values_list("title", flat=True).first()
+    if title is None:
+        raise ChangeRefused(f"This launch has no {role} sign-off.")
+    if role not in approver_roles(user, launch):
+        raise Refused(f"Only a {title} approver of this launch {acts} for {title}.")
+    return title
+
+
 def signoff_record(
     launch: Launch, role: str, *, user, decision: str, comment: str, shown_hash: str
 ):
@@ -515,11 +526,7 @@ def signoff_record(
         raise ChangeRefused("Approve or reject.")
     if decision == SignOff.Decision.REJECTED and not comment.strip():
         raise ChangeRefused("Say why you reject it.")
-    title = launch.signoff_roles.filter(key=role).values_list("title", flat=True).first()
-    if title is None:
-        raise ChangeRefused(f"This launch has no {role} sign-off.")
-    if role not in approver_roles(user, launch):
-        raise Refused(f"Only a {title} approver of this launch signs for {title}.")
+    title = role_holder_title(launch, role, user, "signs")
     with transaction.atomic():
         Launch.objects.select_for_update().filter(pk=launch.pk).first()  # one sign-off at a time
         others = _current_roles_signed(user, launch) - {role}

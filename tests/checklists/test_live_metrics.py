@@ -4,16 +4,15 @@ CloudWatch through boto3 against moto's server."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 
 from metrics.models import Source
 from metrics.services import source_poll
+from tests.checklists.conftest import put_connections
 from tests.support.influxdb import running_influxdb
-from tests.support.moto_server import running_moto_server
 from tests.support.target import running_target
 from tests.support.tools import run_k6
 
@@ -72,36 +71,6 @@ def test_an_unreachable_source_fails_cleanly_and_the_others_keep_updating(
     # Two failures make one event: when the source started failing.
     source_poll(source.pk)
     assert demo.events.filter(kind="source.failed").count() == 1
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    with running_moto_server() as moto:
-        for name, value in {
-            "AWS_REGION": "eu-west-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "LAUNCHBOARD_AWS_ENDPOINT_URL": moto.url,
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield boto3.client("cloudwatch", region_name="eu-west-1", endpoint_url=moto.url)
-
-
-def put_connections(cloudwatch, values):
-    now = datetime.now(UTC)
-    cloudwatch.put_metric_data(
-        Namespace="AWS/RDS",
-        MetricData=[
-            {
-                "MetricName": "DatabaseConnections",
-                "Value": v,
-                "Unit": "Count",
-                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": "whatsapp-saas-db"}],
-                "Timestamp": now - timedelta(seconds=90 + 30 * i),
-            }  # whole minutes only
-            for i, v in enumerate(values)
-        ],
-    )
 
 
 def test_rds_connections_through_cloudwatch_pass_then_fail(demo, client, aws):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from checklists.core import history, meetings
@@ -15,27 +14,21 @@ from checklists.core.services import (
     Conflict,
     Refused,
     criterion_tick,
-    membership_grant,
     waiver_grant,
 )
 from checklists.models import Criterion, DecisionRecord, Event, Meeting
-
-PASSWORD = "pw-Launch-2025"
+from tests.support.people import members
 
 
 @pytest.fixture
 def team(demo):
-    User = get_user_model()
-    made = {}
-    for name, role, signoff in (
+    return members(
+        demo,
         ("ada", "admin", ""),
         ("eng", "engineer", ""),
         ("carol", "approver", "cto"),
         ("dee", "approver", "devops"),
-    ):
-        made[name] = User.objects.create_user(name, password=PASSWORD)
-        membership_grant(demo, made[name], role, signoff, actor_name="test")
-    return made
+    )
 
 
 def tick(demo, key="redis-upgraded"):
@@ -128,15 +121,9 @@ def at_go(db):
     from checklists.engine.plan import load_plan
 
     launch = plan_import(load_plan(MINI, "mini.yaml")).launch
-    User = get_user_model()
-    people = {}
-    for name, role, signoff in (
-        ("ada", "admin", ""),
-        ("carol", "approver", "cto"),
-        ("dee", "approver", "devops"),
-    ):
-        people[name] = User.objects.create_user(name, password=PASSWORD)
-        membership_grant(launch, people[name], role, signoff, actor_name="test")
+    people = members(
+        launch, ("ada", "admin", ""), ("carol", "approver", "cto"), ("dee", "approver", "devops")
+    )
     tick(launch, "smoke")
     waiver_grant(
         launch,

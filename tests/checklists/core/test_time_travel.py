@@ -5,12 +5,9 @@ sequence of every kind of change."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import boto3
-import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from checklists.board.presenters import readiness_json
@@ -18,7 +15,6 @@ from checklists.core import history
 from checklists.core.selectors import board_of, launch_with_plan
 from checklists.core.services import (
     criterion_tick,
-    membership_grant,
     plan_import,
     signoff_record,
     task_move,
@@ -30,38 +26,12 @@ from checklists.engine.plan import load_plan
 from checklists.models import BoardState, Criterion, Event, Launch, StatePart, Task, Waiver
 from metrics.models import Run, Source
 from metrics.services import run_ingest, run_invalidate, source_poll
-from tests.support.moto_server import running_moto_server
+from tests.checklists.conftest import put_connections
+from tests.support.people import members
 
 ROOT = Path(__file__).resolve().parents[3]
 K6 = ROOT / "tests" / "fixtures" / "k6"
 API = "/api/launches/whatsapp-saas/"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    with running_moto_server() as moto:
-        for name, value in {
-            "AWS_REGION": "eu-west-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "LAUNCHBOARD_AWS_ENDPOINT_URL": moto.url,
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield boto3.client("cloudwatch", region_name="eu-west-1", endpoint_url=moto.url)
-
-
-def connections(cloudwatch, value: float) -> None:
-    cloudwatch.put_metric_data(
-        Namespace="AWS/RDS",
-        MetricData=[
-            {
-                "MetricName": "DatabaseConnections",
-                "Value": value,
-                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": "whatsapp-saas-db"}],
-                "Timestamp": datetime.now(UTC) - timedelta(seconds=90),
-            }
-        ],
-    )
 
 
 def differences(a: dict, b: dict) -> list:
@@ -101,25 +71,17 @@ class Recorder:
         return snapshot_hash(snapshot_of(fresh, board_of(fresh).readiness))
 
 
-def people(demo):
-    User = get_user_model()
-    made = {}
-    for name, role, signoff in (
-        ("eng", "engineer", ""),
-        ("carol", "approver", "cto"),
-        ("dee", "approver", "devops"),
-        ("sam", "approver", "security"),
-    ):
-        made[name] = User.objects.create_user(name, password="pw-Launch-2025")
-        membership_grant(demo, made[name], role, signoff, actor_name="test")
-    return made
-
-
 def test_every_past_version_is_rebuilt_exactly(
     demo, client, aws, demo_plan_text, django_capture_on_commit_callbacks
 ):
     record = Recorder(demo, client, django_capture_on_commit_callbacks)
-    who = people(demo)
+    who = members(
+        demo,
+        ("eng", "engineer", ""),
+        ("carol", "approver", "cto"),
+        ("dee", "approver", "devops"),
+        ("sam", "approver", "security"),
+    )
     eng = who["eng"]
 
     def move(key, status, reason=""):
@@ -149,7 +111,7 @@ def test_every_past_version_is_rebuilt_exactly(
 
     def poll_rds(value):
         def change():
-            connections(aws, value)
+            put_connections(aws, [value])
             time.sleep(1.1)  # moto reads a query's end to the whole second
             source_poll(Source.objects.get(launch=demo, key="rds").pk)
 
