@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 
 from checklists.board import past
 from checklists.core import history, meetings
-from checklists.core.access import approver_roles, readable_launch
+from checklists.core.access import approver_roles, readable_launch, security
 from checklists.core.services import ChangeRefused, Conflict, Refused
 from checklists.models import Meeting, MeetingVote
 from checklists.web.trust import password_refused
@@ -92,6 +92,14 @@ def meeting_view(request, slug):
                     user=request.user,
                     outcome=request.POST.get("outcome", ""),
                     note=request.POST.get("note", ""),
+                )
+                security.info(
+                    "go/no-go decision %s by user %s on %s (version %s, snapshot %s)",
+                    record.outcome,
+                    request.user.pk,
+                    slug,
+                    record.version,
+                    record.snapshot_hash,
                 )
                 messages.success(request, f"Decision recorded: {record.get_outcome_display()}.")
                 return redirect(reverse("decision", args=[launch.slug, record.pk]))
