@@ -133,6 +133,9 @@ def decision_view(request, slug, record_id):
         verified, live_matches, drift = meetings.record_matches(record)
     except history.NotRecorded:
         verified, live_matches, drift = False, False, ["the board of this version is not recorded"]
+    if not live_matches and launch.version > record.version:
+        # in words, with titles: what the board shows now that it did not then
+        drift = [c["text"] for c in past.changes(launch, record.version, launch.version)] or drift
     context = {
         "launch": launch,
         "record": record,
