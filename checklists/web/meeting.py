@@ -131,15 +131,18 @@ def decision_view(request, slug, record_id):
         raise Http404("No such decision record")
     try:
         verified, live_matches, drift = meetings.record_matches(record)
+        if not live_matches and launch.version > record.version:
+            # in words, with titles: what the board shows now that it did not then
+            changes = past.changes(launch, record.version, launch.version)
+            drift = [c["text"] for c in changes] or drift
+        board = past.readiness_at(launch, record.version)
     except history.NotRecorded:
-        verified, live_matches, drift = False, False, ["the board of this version is not recorded"]
-    if not live_matches and launch.version > record.version:
-        # in words, with titles: what the board shows now that it did not then
-        drift = [c["text"] for c in past.changes(launch, record.version, launch.version)] or drift
+        verified, live_matches, board = False, False, None
+        drift = ["the board of this version is not recorded"]
     context = {
         "launch": launch,
         "record": record,
-        "board": past.readiness_at(launch, record.version),
+        "board": board,
         "verified": verified,
         "live_matches": live_matches,
         "drift": drift,
