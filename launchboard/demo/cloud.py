@@ -180,8 +180,12 @@ def feeds_of(launch) -> list[tuple[str, str, list[dict]]]:
     found = []
     for source in launch.sources.filter(kind="cloudwatch"):
         for metric in (source.config or {}).get("metrics", {}).values():
+            # sorted by name, as the collector asks: moto 5.2.5 compares dimension lists with a
+            # broken sort (Dimension.__lt__), so the same set in another order finds nothing
+            # (PostgreSQL's jsonb hands the plan's keys back in its own order)
             dims = [
-                {"Name": k, "Value": str(v)} for k, v in (metric.get("dimensions") or {}).items()
+                {"Name": k, "Value": str(v)}
+                for k, v in sorted((metric.get("dimensions") or {}).items())
             ]
             found.append((metric["namespace"], metric["metric"], dims))
     return found
