@@ -167,3 +167,20 @@ def test_a_cloudwatch_set_up_here_is_left_alone(demo, environ):
         assert ENDPOINT_ENV in cloud.start()
         cloud.stop()
     assert environ[ENDPOINT_ENV] == "http://127.0.0.1:9" and "AWS_REGION" not in environ
+
+
+def test_the_pool_gauge_never_shows_more_connections_than_the_pool_has():
+    """The demo says "20.0 of 20 in use" at the failing peak, never 20.2: a hold that spans two
+    seconds counts in each for the part that fell in it."""
+    backend = Backend(pool=3, hold_ms=30, wait_ms=50)
+    stop = time.monotonic() + 2.5
+
+    def hammer(_):
+        while time.monotonic() < stop:
+            backend.query()
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        list(pool.map(hammer, range(24)))
+    time.sleep(1.01)  # the last second complete
+    busiest = backend.metrics()["connections"]
+    assert 2.5 <= busiest <= 3.0, busiest  # saturated, and not a hair over the pool

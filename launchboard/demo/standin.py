@@ -57,16 +57,19 @@ class Backend:
             self.in_use += 1
             self.peak_in_use = max(self.peak_in_use, self.in_use)
             hold = self.random.expovariate(1 / self.hold_ms) / 1000
-        started = time.monotonic()
+        started = time.time()
         try:
             time.sleep(min(hold, 1.0))
         finally:
-            held = time.monotonic() - started
+            ended = time.time()
             with self.lock:
                 self.in_use -= 1
-                second = int(time.time())
-                self.busy[second] = self.busy.get(second, 0.0) + held
-                if len(self.busy) > 3600:
+                # each second gets the part of the hold that fell in it, so a second's average
+                # never shows more connections than the pool has
+                for second in range(int(started), int(ended) + 1):
+                    part = min(ended, second + 1) - max(started, second)
+                    self.busy[second] = self.busy.get(second, 0.0) + max(part, 0.0)
+                while len(self.busy) > 3600:
                     self.busy.pop(min(self.busy))
             pool.release()
         return True
