@@ -44,7 +44,7 @@ def report_context(launch, version: int | None = None) -> dict:
         history.ensure_current(launch.pk)
     board = past.readiness_at(launch, version)
     inputs = history.inputs_at(launch.pk, version)
-    _, digest = history.snapshot_at(launch.pk, version)
+    _, digest = inputs.snapshot()  # from the inputs just read, not read again
     criteria = board["criteria"]
     required = [c for c in criteria if c["required"]]
     tasks = [t for t in board["tasks"] if not t["optional"]]

@@ -122,6 +122,14 @@ class Inputs:
     def readiness(self) -> engine.Readiness:
         return engine.evaluate(self.plan, self.observations, self.at)
 
+    def snapshot(self) -> tuple[dict, str]:
+        """(snapshot, its SHA-256) of this board: what a sign-off or a decision is bound to."""
+        plan = self.plan
+        snapshot = snapshot_from(
+            plan.slug, plan.plan_hash, self.readiness(), self.runs, self.sources
+        )
+        return snapshot, snapshot_hash(snapshot)
+
 
 def inputs_of(launch: Launch, at: datetime) -> Inputs:
     """The inputs as the database holds them now (``launch`` with its plan prefetched)."""
@@ -245,12 +253,7 @@ def board_at(launch: Launch, version: int) -> Board:
 def snapshot_at(launch_id: int, version: int) -> tuple[dict, str]:
     """(snapshot, its SHA-256) of the board rebuilt at ``version``: what a sign-off or a
     decision record made then is bound to."""
-    inputs = inputs_at(launch_id, version)
-    plan = inputs.plan
-    snapshot = snapshot_from(
-        plan.slug, plan.plan_hash, inputs.readiness(), inputs.runs, inputs.sources
-    )
-    return snapshot, snapshot_hash(snapshot)
+    return inputs_at(launch_id, version).snapshot()
 
 
 def version_time(launch: Launch) -> datetime | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_phone_and_people import PHONE, assert_fits, sign_in
+from tests.browser.test_phone_and_people import PHONE, admin_and_cto, assert_fits, sign_in
 from tests.support.browser import PASSWORD, chromium
 from tests.support.runs import shifted
 from tests.support.server import running_server
@@ -22,18 +22,10 @@ MEETING = "/launches/whatsapp-saas/meeting/"
 
 def test_a_meeting_through_the_page_leaves_a_record_bound_to_its_board(tmp_path):
     with running_server() as server:
-        server.manage(
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_user('ada', password={PASSWORD!r}); "
-            f"User.objects.create_user('carol', password={PASSWORD!r})",
-        )
-        server.manage("grant", "ada", "whatsapp-saas", "admin")
-        server.manage("grant", "carol", "whatsapp-saas", "approver", "--signoff", "cto")
+        admin_and_cto(server)
         with chromium() as browser:
             chair = sign_in(
-                browser.new_context(viewport={"width": 1300, "height": 900}), server, "ada", MEETING
+                browser.new_context(viewport={"width": 1366, "height": 900}), server, "ada", MEETING
             )
             chair.click("text=Open a go/no-go meeting")
             frozen = int(chair.get_attribute("#frozen-version", "data-version"))

@@ -45,6 +45,19 @@ def sign_in(context, server, user, next_path):
     return page
 
 
+def admin_and_cto(server):
+    """ada, admin of the demo launch, and carol, its CTO approver (password PASSWORD)."""
+    server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user('ada', password={PASSWORD!r}); "
+        f"User.objects.create_user('carol', password={PASSWORD!r})",
+    )
+    server.manage("grant", "ada", "whatsapp-saas", "admin")
+    server.manage("grant", "carol", "whatsapp-saas", "approver", "--signoff", "cto")
+
+
 def assert_fits(page, what):
     layout = page.evaluate(LAYOUT)
     assert layout["bad"] == [], (what, layout["bad"])
@@ -58,15 +71,7 @@ def server(tmp_path_factory):
         for days, name in ((0, "peak_fail.ndjson"), (1, "peak_pass.ndjson")):
             run = shifted(FIXTURES / name, tmp, days=days)
             server.manage("ingest_results", str(run), "--launch", "whatsapp-saas", "--test", "peak")
-        server.manage(
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_user('ada', password={PASSWORD!r}); "
-            f"User.objects.create_user('carol', password={PASSWORD!r})",
-        )
-        server.manage("grant", "ada", "whatsapp-saas", "admin")
-        server.manage("grant", "carol", "whatsapp-saas", "approver", "--signoff", "cto")
+        admin_and_cto(server)
         yield server
 
 
