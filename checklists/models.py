@@ -19,6 +19,11 @@ class Launch(models.Model):
         PUBLIC = "public", "Public (anyone can read)"
         PRIVATE = "private", "Private (members only)"
 
+    class Phase(models.TextChoices):
+        PREPARING = "preparing", "Preparing"
+        LIVE = "live", "Live"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
     slug = models.SlugField(unique=True, max_length=80)
     name = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
@@ -29,6 +34,23 @@ class Launch(models.Model):
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
     )
+    window_start = models.DateTimeField(null=True, blank=True, help_text="Launch window opens.")
+    window_end = models.DateTimeField(null=True, blank=True, help_text="Launch window closes.")
+    timezone = models.CharField(max_length=64, blank=True, help_text="The window's time zone.")
+    rollout = models.JSONField(
+        default=dict, blank=True, help_text="After GO: {watch_minutes, stages, triggers}."
+    )
+    rollback = models.JSONField(
+        default=list, blank=True, help_text="The rollback plan: [{key, title, owner, ...}]."
+    )
+    # the watch after GO (live state, changed only by checklists.core.rollout)
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.PREPARING)
+    live_at = models.DateTimeField(null=True, blank=True)
+    stage = models.PositiveSmallIntegerField(default=0, help_text="Index of the current stage.")
+    stage_at = models.DateTimeField(null=True, blank=True)
+    tripped_at = models.DateTimeField(null=True, blank=True, help_text="A trigger fired.")
+    tripped_reason = models.TextField(blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(
         default=0, help_text="Bumped by every recorded change; equals the newest Event's version."
     )

@@ -17,6 +17,13 @@ urlpatterns = [
         name="criterion-tick",
     ),
     path("launches/<slug:slug>/history/", views.launch_history, name="launch-history"),
+    path("launches/<slug:slug>/rollout/start/", actions.rollout_start_view, name="rollout-start"),
+    path(
+        "launches/<slug:slug>/rollout/advance/",
+        actions.rollout_advance_view,
+        name="rollout-advance",
+    ),
+    path("launches/<slug:slug>/rollout/end/", actions.rollout_end_view, name="rollout-end"),
     path("launches/<slug:slug>/meeting/", meeting.meeting_view, name="meeting"),
     path(
         "launches/<slug:slug>/decisions/<int:record_id>/",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 
-from checklists.board.presenters import wall_schedule
+from checklists.board.presenters import critical_path_minutes, wall_schedule
 
 STATUS_COLORS = {
     "done": "#2e7d32",
@@ -153,6 +155,88 @@ def _vnote(moment: datetime, text: str, color: str) -> dict:
         "text": text,
         "showarrow": False,
         "font": {"color": color, "size": 11},
+    }
+
+
+def burndown_figure(tasks, anchor: datetime, pace: float, window=(None, None), target=None):
+    """Minutes of required work left over time: the plan (every task at its estimate from the
+    first start, independent ones in parallel), what was done (a step at each task done), and
+    the forecast from ``anchor`` at the pace so far; the launch window shaded (else the target
+    line). Drawn once per change of the tasks, like the timeline; the page moves the now-line."""
+    required = [t for t in tasks if not t.optional]
+    total = sum(t.minutes for t in required)
+    done = sorted((t for t in required if t.status == "done"), key=lambda t: t.done_at or anchor)
+    moments = [t.started_at or t.done_at for t in required if t.started_at or t.done_at]
+    start = min([*moments, anchor])
+    planned = critical_path_minutes([replace(t, status="pending") for t in required])
+    left, xs, ys = total, [_iso(start)], [total]
+    for t in done:
+        left -= t.minutes
+        xs.append(_iso(t.done_at or start))
+        ys.append(left)
+    xs.append(_iso(anchor))
+    ys.append(left)
+    finish = anchor + timedelta(minutes=math.ceil(critical_path_minutes(tasks) * pace))
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Plan (estimates)",
+            "x": [_iso(start), _iso(start + timedelta(minutes=planned))],
+            "y": [total, 0],
+            "line": {"color": "#9e9e9e", "dash": "dot"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Done",
+            "x": xs,
+            "y": ys,
+            "line": {"color": "#2e7d32", "shape": "hv"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Forecast at the pace so far",
+            "x": [_iso(anchor), _iso(finish)],
+            "y": [left, 0],
+            "line": {"color": "#1565c0", "dash": "dash"},
+        },
+    ]
+    shapes, notes = [_vline(anchor, "now", "#1565c0", "solid")], [_vnote(anchor, "now", "#1565c0")]
+    opens, closes = window
+    if opens and closes:
+        shapes.append(
+            {
+                "type": "rect",
+                "name": "window",
+                "xref": "x",
+                "yref": "paper",
+                "x0": _iso(opens),
+                "x1": _iso(closes),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(46,125,50,0.12)",
+                "line": {"width": 0},
+            }
+        )
+        notes.append(_vnote(opens, "launch window", "#2e7d32"))
+    elif target is not None:
+        shapes.append(_vline(target, "target", "#c62828", "dash"))
+        notes.append(_vnote(target, "target", "#c62828"))
+    return {
+        "data": traces,
+        "layout": {
+            "height": 260,
+            "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
+            "xaxis": {"type": "date", "title": {"text": "UTC"}},
+            "yaxis": {"title": {"text": "minutes of work left"}, "rangemode": "tozero"},
+            "shapes": shapes,
+            "annotations": notes,
+            "legend": {"orientation": "h", "y": -0.3},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
     }
 
 

@@ -3,9 +3,9 @@ same context renders the full page and the sections pushed to every open page.""
 
 from __future__ import annotations
 
-from checklists.board.charts import gantt_figure
+from checklists.board.charts import burndown_figure, gantt_figure
 from checklists.board.live import live_of
-from checklists.board.presenters import critical_path_minutes
+from checklists.board.presenters import critical_path_minutes, forecast, pace_of
 from checklists.board.suite import suite_of
 from checklists.core.selectors import recent_events
 from checklists.core.snapshot import snapshot_hash, snapshot_of
@@ -52,6 +52,15 @@ def page_context(board) -> dict:
         "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
         "flow_goal": labels[-1] or "GO",
         "gantt": gantt_figure(r.plan.tasks, _forecast_from(r.plan.tasks, launch), launch.target_at),
+        "burndown": burndown_figure(
+            r.plan.tasks,
+            _forecast_from(r.plan.tasks, launch),
+            pace_of(r.plan.tasks)[0],
+            (r.plan.window_start, r.plan.window_end),
+            launch.target_at,
+        ),
+        "forecast": forecast(r.plan, board.now),
+        "watch": r.watch,
         "critical_path": critical_path_minutes(r.plan.tasks),
         "events": recent_events(launch),
         "tasks": {t.key: t for t in launch.tasks.all()},

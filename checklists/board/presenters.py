@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
@@ -138,6 +139,88 @@ def readiness_json(board: Board) -> dict:
             }
             for s in r.signoffs
         ],
+        "window": (
+            {
+                "start": _iso(r.plan.window_start),
+                "end": _iso(r.plan.window_end),
+                "timezone": r.plan.timezone or "UTC",
+            }
+            if r.plan.window_start
+            else None
+        ),
+        "forecast": forecast(r.plan, board.now),
+        "watch": watch_json(r.watch),
+    }
+
+
+def watch_json(watch) -> dict | None:
+    """The watch after GO: phase, stages, triggers (None: the plan has no rollout)."""
+    if watch is None:
+        return None
+    return {
+        "phase": watch.phase,
+        "headline": watch.headline,
+        "reason": watch.reason or None,
+        "live_at": _iso(watch.live_at),
+        "ends_at": _iso(watch.ends_at),
+        "watch_minutes": watch.watch_minutes,
+        "can_go_live": watch.can_go_live,
+        "can_advance": watch.can_advance,
+        "stages": [
+            {
+                "key": s.spec.key,
+                "title": s.spec.title,
+                "traffic": s.spec.traffic,
+                "hold_minutes": s.spec.hold_s // 60,
+                "requires": list(s.spec.requires),
+                "status": s.status,
+                "hold_until": _iso(s.hold_until),
+                "blockers": list(s.blockers),
+            }
+            for s in watch.stages
+        ],
+        "triggers": [
+            {"key": t.key, "title": t.title, "status": t.status, "why": t.why}
+            for t in watch.triggers
+        ],
+    }
+
+
+def pace_of(tasks) -> tuple[float, int]:
+    """(actual minutes per estimated minute over the tasks timed from start to done, how many
+    were timed); 1.0 when none was: the estimates are all there is to go on."""
+    timed = [
+        t
+        for t in tasks
+        if t.status == "done" and t.started_at and t.done_at and t.done_at > t.started_at
+    ]
+    estimated = sum(t.minutes for t in timed)
+    if not estimated:
+        return 1.0, 0
+    actual = sum((t.done_at - t.started_at).total_seconds() / 60 for t in timed)
+    return actual / estimated, len(timed)
+
+
+def forecast(plan, now: datetime) -> dict:
+    """When the remaining critical path ends at the pace of the work done so far, and how that
+    stands against the launch window (or the target when there is no window)."""
+    pace, timed = pace_of(plan.tasks)
+    remaining = critical_path_minutes(plan.tasks)
+    expected = math.ceil(remaining * pace)
+    finish = now + timedelta(minutes=expected)
+    opens, closes = plan.window_start, plan.window_end
+    if opens and closes:
+        fits = "before" if finish <= opens else "inside" if finish <= closes else "after"
+    else:
+        fits = None
+    return {
+        "pace": round(pace, 2),
+        "timed_tasks": timed,
+        "critical_path_minutes": remaining,
+        "expected_minutes": expected,
+        "finish_at": _iso(finish),
+        "window": fits,  # before the window opens, inside it, or after it closes
+        "meets_window": None if fits is None else fits != "after",
     }
 
 

@@ -35,6 +35,7 @@ from metrics import selectors as evidence
 log = logging.getLogger(__name__)
 NAMES = (
     "verdict",
+    "golive",
     "about",
     "decision",
     "progress",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime
 
 import orjson
@@ -31,6 +31,7 @@ from checklists.core.selectors import Board, launch_with_plan, plan_in
 from checklists.core.snapshot import newest_runs, snapshot_from, snapshot_hash
 from checklists.engine import readiness as engine
 from checklists.engine.thresholds import Threshold
+from checklists.engine.watch import RolloutIn, StageIn
 from checklists.models import BoardState, Event, Launch, StatePart
 from metrics import selectors as evidence
 
@@ -58,6 +59,8 @@ _CLASSES = {
         engine.GateIn,
         engine.SignOffIn,
         Threshold,
+        RolloutIn,
+        StageIn,
     )
 }
 
@@ -161,7 +164,13 @@ def _tree(inputs: Inputs) -> tuple[dict, dict[str, object]]:
         "observations": sorted(inputs.observations.items()),
     }
     root = {group: put([[k, put(encode(item))] for k, item in items[group]]) for group in GROUPS}
-    root["launch"] = put({"slug": plan.slug, "name": plan.name, "plan_hash": plan.plan_hash})
+    launch = {"slug": plan.slug, "name": plan.name, "plan_hash": plan.plan_hash}
+    if plan.rollout is not None or plan.window_start is not None:
+        # only then: a launch without them keeps the parts it always had
+        launch["after_go"] = encode(
+            [plan.rollout, plan.window_start, plan.window_end, plan.timezone]
+        )
+    root["launch"] = put(launch)
     root["waivers"] = put(encode(tuple(plan.waivers)))
     root["evidence"] = put({"runs": inputs.runs, "sources": inputs.sources})
     return root, parts
@@ -233,6 +242,9 @@ def inputs_at(launch_id: int, version: int) -> Inputs:
         waivers=decode(upper[root["waivers"]]),
         plan_hash=launch["plan_hash"],
     )
+    if "after_go" in launch:
+        rollout, start, end, zone = decode(launch["after_go"])
+        plan = replace(plan, rollout=rollout, window_start=start, window_end=end, timezone=zone)
     return Inputs(plan, dict(items["observations"]), found["runs"], found["sources"], state.at)
 
 

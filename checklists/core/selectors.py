@@ -26,6 +26,7 @@ from checklists.engine.plan import (
     TaskSpec,
 )
 from checklists.engine.thresholds import parse_threshold
+from checklists.engine.watch import RolloutIn, StageIn
 from checklists.models import Criterion, Event, Launch, SignOff
 from metrics import selectors as evidence
 
@@ -170,6 +171,34 @@ def _signoffs_in(launch: Launch) -> tuple[engine.SignOffIn, ...]:
     return tuple(result)
 
 
+def rollout_in(launch: Launch) -> RolloutIn | None:
+    """The plan's rollout with where the launch is in it (None: the plan has no rollout)."""
+    plan = launch.rollout
+    if not plan:
+        return None
+    return RolloutIn(
+        watch_minutes=plan["watch_minutes"],
+        stages=tuple(
+            StageIn(
+                key=s["key"],
+                title=s["title"],
+                traffic=s["traffic"],
+                hold_s=s.get("hold_seconds", 0),
+                requires=tuple(s.get("requires", ())),
+            )
+            for s in plan.get("stages", ())
+        ),
+        triggers=tuple(plan.get("triggers", ())),
+        phase=launch.phase,
+        live_at=launch.live_at,
+        stage=launch.stage,
+        stage_at=launch.stage_at,
+        tripped_at=launch.tripped_at,
+        tripped_reason=launch.tripped_reason,
+        ended_at=launch.ended_at,
+    )
+
+
 def plan_in(launch: Launch) -> engine.PlanIn:
     test_titles = {t.key: t.title for t in launch.load_tests.all()}
     source_titles = {s["key"]: s["title"] for s in evidence.source_specs(launch.pk)}
@@ -187,6 +216,7 @@ def plan_in(launch: Launch) -> engine.PlanIn:
                 depends_on=tuple(t.depends_on),
                 done_at=t.done_at,
                 blocked_reason=t.blocked_reason,
+                started_at=t.started_at,
             )
             for t in launch.tasks.all()
         ),
@@ -216,6 +246,10 @@ def plan_in(launch: Launch) -> engine.PlanIn:
             for g in launch.gates.all()
         ),
         signoffs=_signoffs_in(launch),
+        rollout=rollout_in(launch),
+        window_start=launch.window_start,
+        window_end=launch.window_end,
+        timezone=launch.timezone,
         waivers=tuple(
             engine.WaiverIn(
                 criterion=w.criterion,

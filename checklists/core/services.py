@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from checklists.core.access import access_changed, approver_roles
 from checklists.core.events import append_event
+from checklists.core.rollout import rollout_trip
 from checklists.core.selectors import board_of, current_signoffs, launch_with_plan
 from checklists.core.snapshot import differences, snapshot_hash, snapshot_of
 from checklists.core.tokens import digest_of
@@ -56,7 +57,18 @@ PLAN_PARTS = (
     ("gates", Gate, GateSpec, "gate"),
     ("signoffs", SignOffRole, SignOffRoleSpec, "sign-off role"),
 )
-LAUNCH_FIELDS = ("name", "summary", "target_at", "visibility", "next_steps")
+LAUNCH_FIELDS = (
+    "name",
+    "summary",
+    "target_at",
+    "visibility",
+    "next_steps",
+    "window_start",
+    "window_end",
+    "timezone",
+    "rollout",
+    "rollback",
+)
 
 
 @dataclass
@@ -332,11 +344,14 @@ def criterion_tick(
 
 # --- readiness over time -----------------------------------------------------------------------
 def readiness_state(readiness) -> dict:
-    return {
+    state = {
         "verdict": readiness.verdict,
         "criteria": {c.key: c.status for c in readiness.criteria},
         "signoffs": {s.spec.role: s.status for s in readiness.signoffs},
     }
+    if readiness.watch is not None:
+        state["watch"] = readiness.watch.state()
+    return state
 
 
 def _changes(before: dict, after: dict, titles: dict) -> list[str]:
@@ -351,6 +366,14 @@ def _changes(before: dict, after: dict, titles: dict) -> list[str]:
             lines.append(f"{role} sign-off: {was} → {status}")
     if before.get("verdict") and before["verdict"] != after["verdict"]:
         lines.insert(0, f"verdict {before['verdict']} → {after['verdict']}")
+    was, now = before.get("watch") or {}, after.get("watch") or {}
+    if was and now and was.get("phase") != now.get("phase"):
+        words = {"rollback": "ROLL BACK", "rolled_back": "rolled back"}
+        lines.insert(
+            0,
+            f"watch {words.get(was['phase'], was['phase'])} → "
+            f"{words.get(now['phase'], now['phase'])}",
+        )
     return lines
 
 
@@ -359,6 +382,9 @@ def readiness_check(launch_id: int) -> bool:
     the clock or by live data (stale evidence, a new sample). True when something changed."""
     launch = launch_with_plan(pk=launch_id)
     readiness = board_of(launch).readiness
+    watch = readiness.watch
+    if watch is not None and watch.fired and launch.phase == "live" and not launch.tripped_at:
+        return rollout_trip(launch_id)  # its Event records the new state
     state = readiness_state(readiness)
     if any(s.status == "stale" and not s.spec.lapsed for s in readiness.signoffs):
         signoffs_lapse(launch_id)  # stale by the clock alone: it stays stale from now on

@@ -11,9 +11,10 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -120,6 +121,13 @@ class LaunchSpec:
     visibility: str = "private"
     # after the decision: [{"title": ..., "items": [...]}], shown as the plan's next steps
     next_steps: list = field(default_factory=list)
+    # the launch window (YAML: launch.window {start, end, timezone})
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    timezone: str = ""
+    # after GO (YAML: the rollout: and rollback: sections), as plain data; see _rollout
+    rollout: dict = field(default_factory=dict)
+    rollback: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,46 @@ class SignOffRoleSpec:
     key: str
     title: str
     required: bool = True
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """When the launch may go live, in the team's time zone (read into LaunchSpec's fields)."""
+
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A ramp-up stage: the share of traffic, how long it must hold, and the criteria that must
+    hold to go on to the next stage."""
+
+    key: str
+    title: str
+    traffic: float
+    hold_seconds: int = 0
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """The watch after GO: its stages, how long it lasts, and the rollback triggers (live
+    criteria that keep being judged after go-live; one failing turns the page to ROLL BACK)."""
+
+    watch_minutes: int
+    stages: tuple = ()
+    triggers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RollbackStepSpec:
+    key: str
+    title: str
+    owner: str = ""
+    estimate_minutes: int = 0
+    runbook: str = ""
 
 
 # Live state the plan only seeds: applied when an item is created, never on re-import.
@@ -449,6 +497,70 @@ SCHEMAS: dict[type, tuple[F, ...]] = {
         F("required", _bool),
     ),
 }
+
+
+def _percent(value):
+    if isinstance(value, str):
+        value = value.strip().rstrip("%").strip()
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _Bad(f"{value!r} is not a share of traffic (write e.g. 10 or 10%)") from None
+    if not 0 < number <= 100:
+        raise _Bad(f"{value!r} must be more than 0% and at most 100% of traffic")
+    return int(number) if number.is_integer() else number
+
+
+def _zone(value):
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Bad(f"{value!r} is not a time zone (write e.g. Europe/Berlin or UTC)") from None
+    return str(value)
+
+
+def _hold(value):
+    try:
+        return parse_duration_seconds(value, default_unit="m")
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+
+def _stages(value):
+    # read item by item by _read_rollout, which has the lines
+    if not isinstance(value, list):
+        raise _Bad("must be a list of stages")
+    return value
+
+
+SCHEMAS.update(
+    {
+        WindowSpec: (
+            F("start", _datetime, True),
+            F("end", _datetime, True),
+            F("timezone", _zone),
+        ),
+        StageSpec: (
+            F("key", _key, True),
+            F("title", _text, True),
+            F("traffic", _percent, True),
+            F("hold_seconds", _hold, yaml_key="hold"),
+            F("requires", _keys),
+        ),
+        RolloutSpec: (
+            F("watch_minutes", _minutes, True, "watch"),
+            F("stages", _stages),
+            F("triggers", _keys),
+        ),
+        RollbackStepSpec: (
+            F("key", _key, True),
+            F("title", _text, True),
+            F("owner", _text),
+            F("estimate_minutes", _minutes, yaml_key="estimate"),
+            F("runbook", _text),
+        ),
+    }
+)
 SECTIONS_OF_PLAN = (
     ("tasks", TaskSpec),
     ("load_tests", LoadTestSpec),
@@ -458,7 +570,7 @@ SECTIONS_OF_PLAN = (
     ("decision", GateSpec),
     ("signoffs", SignOffRoleSpec),
 )
-TOP_KEYS = ("launch", *(name for name, _ in SECTIONS_OF_PLAN))
+TOP_KEYS = ("launch", *(name for name, _ in SECTIONS_OF_PLAN), "rollout", "rollback")
 
 
 def _read_item(cls, data, line: int, what: str):
@@ -645,7 +757,18 @@ def _load(text: str) -> PlanSpec:
             raise PlanError(f"unknown key {key!r} (known: {known})", data.key_lines[key])
     if "launch" not in data:
         raise PlanError("the plan has no launch: section (slug and name)", 1)
-    launch = _read_item(LaunchSpec, data["launch"], data.key_lines["launch"], "launch")
+    launch_data, window = _without(data["launch"], "window")
+    launch = _read_item(LaunchSpec, launch_data, data.key_lines["launch"], "launch")
+    if window is not None:
+        w = _read_window(window, launch_data.key_lines.get("window", 1))
+        launch = replace(launch, window_start=w.start, window_end=w.end, timezone=w.timezone)
+    if "rollout" in data:
+        launch = replace(launch, rollout=_read_rollout(data["rollout"], data.key_lines["rollout"]))
+    if "rollback" in data:
+        steps, _ = _read_list(
+            RollbackStepSpec, data["rollback"], "rollback", data.key_lines["rollback"]
+        )
+        launch = replace(launch, rollback=[asdict(step) for step in steps])
     parts, lines = {}, {}
     for section, cls in SECTIONS_OF_PLAN:
         section_line = data.key_lines.get(section, 1)
@@ -656,7 +779,82 @@ def _load(text: str) -> PlanSpec:
     plan = PlanSpec(launch=launch, gates=parts.pop("decision"), **parts)
     _check_sources(plan, lines["sources"])
     _check_references(plan, lines)
+    _check_rollout(plan, data.key_lines.get("rollout", 1))
     return plan
+
+
+def _without(data, key: str):
+    """(a copy of the mapping ``data`` without ``key``, with its lines; the value at ``key``)."""
+    if not isinstance(data, dict):
+        return data, None
+    rest = LineDict((k, v) for k, v in data.items() if k != key)
+    rest.line = getattr(data, "line", 1)
+    rest.key_lines = dict(getattr(data, "key_lines", {}))
+    return rest, data.get(key)
+
+
+def _read_window(data, line: int) -> WindowSpec:
+    """A naive start or end is in the window's own time zone, not UTC."""
+    if not isinstance(data, dict):
+        raise PlanError("launch window must be a mapping with start, end and timezone", line)
+    window = _read_item(WindowSpec, data, line, "launch window")
+    zone = ZoneInfo(window.timezone)
+    lines = getattr(data, "key_lines", {})
+
+    def local(name):
+        raw = data[name]
+        naive = isinstance(raw, datetime) and raw.tzinfo is None
+        naive = naive or (isinstance(raw, str) and datetime.fromisoformat(raw).tzinfo is None)
+        value = getattr(window, name)
+        return value.replace(tzinfo=zone) if naive else value
+
+    start, end = local("start"), local("end")
+    if end <= start:
+        raise PlanError("launch window: end must come after start", lines.get("end", line))
+    return replace(window, start=start, end=end)
+
+
+def _read_rollout(data, line: int) -> dict:
+    rollout = _read_item(RolloutSpec, data, line, "rollout")
+    stages, _ = _read_list(StageSpec, rollout.stages or None, "rollout stages", line)
+    previous = 0
+    for stage, stage_line in zip(stages, getattr(rollout.stages, "item_lines", []), strict=False):
+        if stage.traffic <= previous:
+            raise PlanError(
+                f"rollout stage {stage.key!r}: traffic must grow from stage to stage "
+                f"({stage.traffic}% after {previous}%)",
+                stage_line,
+            )
+        previous = stage.traffic
+    plain = asdict(replace(rollout, stages=()))
+    plain["stages"] = [asdict(s) | {"requires": list(s.requires)} for s in stages]
+    plain["triggers"] = list(rollout.triggers)
+    return plain
+
+
+def _check_rollout(plan: PlanSpec, line: int) -> None:
+    rollout = plan.launch.rollout
+    if not rollout:
+        return
+    criteria = {c.key: c for c in plan.criteria}
+    for key in rollout["triggers"]:
+        c = criteria.get(key)
+        if c is None:
+            raise PlanError(f"rollout trigger {key!r} is not a criterion of the plan", line)
+        if not c.source:
+            raise PlanError(
+                f"rollout trigger {key!r} must be judged from a live source (source:), so it "
+                "keeps being judged after go-live",
+                line,
+            )
+    for stage in rollout["stages"]:
+        _refs(
+            f"rollout stage {stage['key']!r} requires",
+            stage["requires"],
+            criteria,
+            line,
+            "criterion",
+        )
 
 
 def _defaults(cls) -> dict:
@@ -678,7 +876,7 @@ def _dump_item(item) -> dict:
             continue
         if f.read is _minutes:
             value = format_duration(value * 60)
-        elif f.read is _seconds:
+        elif f.read is _seconds or f.read is _hold:
             value = format_duration(value)
         elif isinstance(value, tuple):
             value = list(value)
@@ -700,11 +898,42 @@ def _represent_str(dumper, value):
 _Dumper.add_representer(str, _represent_str)
 
 
+def _dump_launch(launch: LaunchSpec) -> dict:
+    out = _dump_item(launch)
+    for name in ("window_start", "window_end", "timezone", "rollout", "rollback"):
+        out.pop(name, None)
+    if launch.window_start and launch.window_end:
+        zone = ZoneInfo(launch.timezone or "UTC")
+        out["window"] = {
+            "start": launch.window_start.astimezone(zone).isoformat(),
+            "end": launch.window_end.astimezone(zone).isoformat(),
+            "timezone": launch.timezone or "UTC",
+        }
+    return out
+
+
+def _dump_rollout(rollout: dict) -> dict:
+    stages = [
+        _dump_item(StageSpec(**{**s, "requires": tuple(s.get("requires", ()))}))
+        for s in rollout.get("stages", [])
+    ]
+    out = {"watch": format_duration(rollout["watch_minutes"] * 60)}
+    if stages:
+        out["stages"] = stages
+    if rollout.get("triggers"):
+        out["triggers"] = list(rollout["triggers"])
+    return out
+
+
 def dump_plan(plan: PlanSpec) -> str:
-    doc: dict[str, Any] = {"launch": _dump_item(plan.launch)}
+    doc: dict[str, Any] = {"launch": _dump_launch(plan.launch)}
     for section, _cls in SECTIONS_OF_PLAN:
         items = plan.gates if section == "decision" else getattr(plan, section)
         if items:
             doc[section] = [_dump_item(item) for item in items]
+    if plan.launch.rollout:
+        doc["rollout"] = _dump_rollout(plan.launch.rollout)
+    if plan.launch.rollback:
+        doc["rollback"] = [_dump_item(RollbackStepSpec(**step)) for step in plan.launch.rollback]
     header = "# Launchboard plan (format: docs/plan-format.md)\n"
     return header + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from checklists.engine.thresholds import Threshold
+from checklists.engine.watch import RolloutIn, Watch, evaluate_watch
 
 GO, NO_GO, PENDING = "GO", "NO_GO", "PENDING"
 PASS, WARN, FAIL, STALE, WAIVED = "pass", "warn", "fail", "stale", "waived"
@@ -42,6 +43,7 @@ class TaskIn:
     depends_on: tuple[str, ...] = ()
     done_at: datetime | None = None
     blocked_reason: str = ""
+    started_at: datetime | None = None
 
     @property
     def optional(self) -> bool:
@@ -148,6 +150,10 @@ class PlanIn:
     signoffs: Sequence[SignOffIn] = ()
     waivers: Sequence[WaiverIn] = ()
     plan_hash: str = ""
+    rollout: RolloutIn | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    timezone: str = ""
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -161,6 +167,7 @@ class CriterionResult:
     threshold_text: str = ""
     at: datetime | None = None
     waiver: WaiverIn | None = None
+    failing: bool = False  # its threshold fails now (not a warning band, not breaching yet)
 
     @property
     def key(self):
@@ -216,6 +223,7 @@ class Readiness:
     overall_current: str
     signoffs: tuple[SignOffResult, ...]
     progress: Progress
+    watch: Watch | None = None
 
     @property
     def headline(self) -> str:
@@ -342,7 +350,8 @@ def _judge_metric(
         return CriterionResult(c, WARN, why, **common)
     if not holds:
         status = FAIL if c.required else WARN
-        return CriterionResult(c, status, _verdict_words(measure, shown, thr, c, False), **common)
+        why = _verdict_words(measure, shown, thr, c, False)
+        return CriterionResult(c, status, why, failing=True, **common)
     if obs.recovering:
         n, needed = obs.recovering
         status = FAIL if c.required else WARN
@@ -350,7 +359,7 @@ def _judge_metric(
             f"{_verdict_words(measure, shown, thr, c, True)} Recovering: {n} of {needed} good "
             "polls in a row needed."
         )
-        return CriterionResult(c, status, why, **common)
+        return CriterionResult(c, status, why, failing=True, **common)
     if c.warn is not None and c.warn.holds(obs.value, obs.baseline) is False:
         band = threshold_text(c.warn, c.unit, obs.baseline)
         why = f"{measure} {shown} is {thr} but not {band}: inside the warning band."
@@ -623,4 +632,5 @@ def evaluate(plan: PlanIn, observations: Mapping[str, Observation], now: datetim
         overall_current=overall_level([r.current_level for r in risks]),
         signoffs=signoffs,
         progress=progress_of(plan.tasks),
+        watch=evaluate_watch(plan.rollout, criteria, verdict, now) if plan.rollout else None,
     )

@@ -1,6 +1,7 @@
 """Small display filters for the status page."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils.html import format_html
@@ -158,3 +159,29 @@ VOTE_WORDS = {"go": "Go", "no_go": "No go", "abstain": "Abstain", "none": "Did n
 @register.filter
 def vote_word(vote) -> str:
     return VOTE_WORDS.get(vote, str(vote))
+
+
+@register.filter
+def local_time(value, zone) -> str:
+    """A moment on the clock of ``zone`` (the launch window's time zone)."""
+    if not value:
+        return ""
+    return value.astimezone(ZoneInfo(zone or "UTC")).strftime("%Y-%m-%d %H:%M")
+
+
+@register.filter
+def seconds_words(value) -> str:
+    seconds = int(value or 0)
+    return minutes(seconds // 60) if seconds >= 60 else f"{seconds} s"
+
+
+@register.filter
+def next_stage_traffic(stages, index) -> str:
+    """The traffic share of the stage after ``index`` (for "Ramp up to 50%")."""
+    following = stages[index + 1].spec.traffic if index + 1 < len(stages) else 100
+    return f"{following:g}"
+
+
+@register.filter
+def rollback_minutes(steps) -> int:
+    return sum(step.get("estimate_minutes", 0) for step in steps)

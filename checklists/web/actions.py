@@ -18,6 +18,12 @@ from django.views.decorators.http import require_POST
 
 from checklists.core.access import launch_for
 from checklists.core.quotas import form_upload_admit
+from checklists.core.rollout import (
+    RolloutRefused,
+    rollout_advance,
+    rollout_end,
+    rollout_start,
+)
 from checklists.core.services import (
     ChangeRefused,
     Conflict,
@@ -206,3 +212,44 @@ def run_test_view(request, slug, run_id):
         messages.success(request, f"Run #{run.pk} is {what}." if changed else "Nothing changed.")
         return redirect("run-page", slug=slug, run_id=run.pk)
     return _done(request, launch, f"Run #{run.pk} is {what}.")
+
+
+# --- the watch after GO ------------------------------------------------------------------------
+@login_required
+@require_POST
+def rollout_start_view(request, slug):
+    launch = launch_for(request, slug, "edit")
+    try:
+        launch = rollout_start(launch, actor=request.user)
+    except RolloutRefused as exc:
+        return _done(request, launch, str(exc), messages.ERROR, 400)
+    return _done(request, launch, f"{launch.name} is live.")
+
+
+@login_required
+@require_POST
+def rollout_advance_view(request, slug):
+    launch = launch_for(request, slug, "edit")
+    try:
+        launch = rollout_advance(
+            launch, actor=request.user, expected_stage=request.POST.get("expected_stage") or None
+        )
+    except RolloutRefused as exc:
+        return _done(request, launch, str(exc), messages.ERROR, 400)
+    stage = launch.rollout["stages"][launch.stage]
+    return _done(request, launch, f"Ramped up to {stage['traffic']:g}% of traffic.")
+
+
+@login_required
+@require_POST
+def rollout_end_view(request, slug):
+    launch = launch_for(request, slug, "edit")
+    outcome = request.POST.get("outcome", "")
+    try:
+        launch = rollout_end(
+            launch, outcome=outcome, reason=request.POST.get("reason", ""), actor=request.user
+        )
+    except RolloutRefused as exc:
+        return _done(request, launch, str(exc), messages.ERROR, 400)
+    said = "Rolled back." if outcome == "rolled_back" else "The watch goes on."
+    return _done(request, launch, said)
