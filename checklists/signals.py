@@ -12,3 +12,8 @@ launch_changed = Signal()
 # After a change, approvals may have gone stale: launch_id, statuses (each sign-off role's status
 # as just rendered, or None when nothing was rendered and everything must be looked at).
 approvals_to_check = Signal()
+
+# After a change, the launch's readiness state is known: launch_id, version, kind, before, after
+# (each a readiness_state dict; before is None when nothing was stored yet). Sent after commit,
+# once per change whose state differs from the one stored before it. Notifications listen.
+readiness_settled = Signal()

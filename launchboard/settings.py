@@ -201,6 +201,7 @@ INSTALLED_APPS = [
     "launchboard",
     "checklists",
     "metrics",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -371,6 +372,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(READINESS_SWEEP_SECONDS),
     },
     "heartbeat": {"task": "launchboard.tasks.heartbeat", "schedule": 15.0},  # GET /readyz
+}
+
+# Notifications (notifications/, docs/notifications.md): changes within this many seconds go out
+# as one message; a failing state is repeated every LAUNCHBOARD_NOTIFY_REMIND_MINUTES (0: never);
+# webhooks to private or loopback addresses are refused unless allowed (default: outside
+# production, so `make run` and the tests can post to 127.0.0.1).
+NOTIFY_COALESCE_SECONDS = env_int("LAUNCHBOARD_NOTIFY_COALESCE_SECONDS", 5, minimum=0)
+NOTIFY_REMIND_MINUTES = env_int("LAUNCHBOARD_NOTIFY_REMIND_MINUTES", 30, minimum=0)
+NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("LAUNCHBOARD_NOTIFY_ALLOW_PRIVATE", default=not PRODUCTION)
+NOTIFY_TIMEOUT_SECONDS = 5
+CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
+    "task": "notifications.tasks.sweep",
+    "schedule": 10.0,  # flushes a coalesced change whose countdown task was lost; reminders
 }
 
 # --- Launchboard -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from checklists.web import actions, api, meeting, trust, views
@@ -89,6 +89,7 @@ urlpatterns = [
     path("api/runs/<int:run_id>/", api.run_detail, name="api-run"),
     path("api/openapi.json", api.openapi, name="api-openapi"),
     path("admin/", admin.site.urls),
+    path("", include("notifications.urls")),
 ]
 
 handler400 = "launchboard.errors.bad_request"

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from checklists.core import audit, history
 from checklists.models import Event, Launch
-from checklists.signals import approvals_to_check, launch_changed
+from checklists.signals import approvals_to_check, launch_changed, readiness_settled
 
 GENESIS_HASH = "0" * 64
 log = logging.getLogger(__name__)
@@ -129,11 +129,31 @@ def _after_commit(launch_id: int, version: int, kind: str, event: Event | None =
         _checkpoint(event)
     answers = launch_changed.send(sender=Launch, launch_id=launch_id, version=version, kind=kind)
     state = next((answer for _, answer in answers if isinstance(answer, dict)), None)
-    if state is not None and kind != "readiness.changed":
-        Launch.objects.filter(pk=launch_id).update(readiness_state=state)
+    if state is not None:
+        _settle(launch_id, version, kind, event, state)
     statuses = None if state is None else state.get("signoffs", {})
     if statuses is None or "stale" in statuses.values():
         approvals_to_check.send(sender=Launch, launch_id=launch_id, statuses=statuses)
+
+
+def _settle(launch_id: int, version: int, kind: str, event: Event | None, state: dict) -> None:
+    """Remember the state rendered for this change (readiness_check stored its own already, and
+    its Event holds both sides) and announce it when it differs from the one stored before. The
+    write is skipped when nothing changed, which most changes (a task moved) leave so."""
+    if kind == "readiness.changed" and event is not None:
+        before, state = event.before, event.after
+    else:
+        stored = Launch.objects.filter(pk=launch_id).values_list("readiness_state", flat=True)
+        before = next(iter(stored), None)
+        if before == state:
+            return
+        Launch.objects.filter(pk=launch_id).update(readiness_state=state)
+    # robust: a listener's failure (logged by it) must not undo or hold the change
+    for _, failure in readiness_settled.send_robust(
+        sender=Launch, launch_id=launch_id, version=version, kind=kind, before=before, after=state
+    ):
+        if isinstance(failure, Exception):
+            log.error("a readiness_settled listener failed on launch %s: %r", launch_id, failure)
 
 
 def _actor_name(actor) -> str:

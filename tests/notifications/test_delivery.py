@@ -1,0 +1,145 @@
+"""Notifications reach real receivers on 127.0.0.1: coalesced, signed, in order, retried."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from checklists.core.services import criterion_tick
+from checklists.models import Criterion, Launch
+from checklists.signals import readiness_settled
+from notifications import services
+from notifications.models import Message, Subscription
+from tests.notifications.receivers import Receiver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+MANUAL = ("db-pool-50", "redis-upgraded", "ai-retry-implemented", "alerts-configured")
+
+
+@pytest.fixture
+def clock():
+    """Time that moves on by itself and that a test moves on past the coalescing window."""
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        yield traveller
+
+
+def settle(clock, seconds: float = 6) -> None:
+    """Past the coalescing window, then the beat's sweep runs (Celery is eager here)."""
+    clock.shift(timedelta(seconds=seconds))
+    services.sweep()
+
+
+def toggle(demo, key: str) -> None:
+    c = Criterion.objects.get(launch=demo, key=key)
+    criterion_tick(c, checked=not c.checked, reason="re-checking")
+
+
+def subscribe(demo, kind, target) -> Subscription:
+    return services.subscription_create(launch=demo, kind=kind, target=target, created_by="t")
+
+
+def test_it_tells_each_receiver_once_of_a_burst_signed_slack_shaped_and_by_email(demo, clock):
+    with Receiver(secret="") as hook, Receiver() as slack:
+        webhook = subscribe(demo, "webhook", hook.url)
+        hook.secret = webhook.secret  # the secret shown once, kept by the receiver's owner
+        subscribe(demo, "slack", slack.url)
+        subscribe(demo, "email", "cfo@example.com")
+        started = time.monotonic()
+        for i in range(50):  # 50 changes; net, only the first two criteria changed
+            toggle(demo, MANUAL[0] if i == 49 else MANUAL[1 + i % 3])
+        assert time.monotonic() - started < 10
+        clock.shift(timedelta(seconds=1))
+        services.sweep()  # inside the window: nothing goes out yet
+        assert (hook.received, slack.received, mail.outbox) == ([], [], [])
+        settle(clock)
+        settle(clock)  # and a later look sends nothing again
+
+    assert hook.refused == 0 and len(hook.received) == 1
+    payload = hook.received[0]["json"]
+    assert payload["launch"] == "whatsapp-saas" and payload["sequence"] == 1
+    changed = [(e["key"], e["from"], e["to"]) for e in payload["events"]]
+    # db-pool-50 was ticked in the plan, redis-upgraded not; the other two came back
+    assert changed == [("db-pool-50", "pass", "pending"), ("redis-upgraded", "pending", "pass")]
+    assert [list(r["json"]) for r in slack.received] == [["text"]]
+    text = slack.received[0]["json"]["text"]
+    assert "Redis upgraded" in text and "pending → pass" in text
+    assert len(mail.outbox) == 1
+    assert "/notifications/unsubscribe/" in mail.outbox[0].body
+    assert mail.outbox[0].subject.startswith("WhatsApp SaaS")
+
+
+def test_a_receiver_that_fails_gets_every_message_once_in_order_after_it_recovers(demo, clock):
+    with Receiver() as hook:
+        webhook = subscribe(demo, "webhook", hook.url)
+        hook.secret, hook.failing = webhook.secret, True
+        for key in MANUAL[:3]:  # three changes of state, each told on its own
+            toggle(demo, key)
+            settle(clock)
+        pending = Message.objects.filter(subscription=webhook, status="pending")
+        assert pending.count() == 3
+        assert "HTTP 500" in pending.order_by("sequence").first().last_error
+        hook.failing = False
+        settle(clock, seconds=3600)  # past any backoff
+        settle(clock, seconds=3600)
+
+    assert [r["json"]["sequence"] for r in hook.received] == [1, 2, 3]
+    firsts = [r["json"]["events"][0]["key"] for r in hook.received]
+    assert firsts == list(MANUAL[:3])
+    assert hook.refused == 0
+
+
+def test_a_failing_receiver_neither_slows_a_tick_nor_holds_the_others(demo, clock):
+    with Receiver() as bad, Receiver() as good:
+        bad.failing, bad.delay = True, 2.0
+        subscribe(demo, "slack", bad.url)
+        subscribe(demo, "slack", good.url)
+        started = time.monotonic()
+        toggle(demo, MANUAL[0])
+        assert time.monotonic() - started < 1.0
+        settle(clock)
+    assert len(good.received) == 1
+    failed = Message.objects.get(subscription__target=bad.url)
+    assert failed.status == "pending" and failed.attempts == 1
+
+
+def _set_state(demo, watch: dict) -> None:
+    """The launch watch's part of the state (its engineer's code sets it; here, by hand) and
+    the signal the core sends after such a change."""
+    launch = Launch.objects.get(pk=demo.pk)
+    before = launch.readiness_state
+    after = before | {"watch": watch}
+    Launch.objects.filter(pk=demo.pk).update(readiness_state=after)
+    readiness_settled.send(
+        sender=Launch,
+        launch_id=demo.pk,
+        version=launch.version,
+        kind="t",
+        before=before,
+        after=after,
+    )
+
+
+def test_a_fired_trigger_is_told_repeated_while_it_lasts_and_cleared(demo, clock, settings):
+    settings.NOTIFY_REMIND_MINUTES = 30
+    with Receiver() as slack:
+        subscribe(demo, "slack", slack.url)
+        _set_state(demo, {"phase": "live", "fired": [], "reason": ""})
+        settle(clock)
+        fired = {"phase": "rollback", "fired": ["alb-5xx"], "reason": "ALB 5XX count 14 > 5"}
+        _set_state(demo, fired)
+        settle(clock)
+        settle(clock, seconds=10 * 60)  # no reminder before its time
+        settle(clock, seconds=25 * 60)
+        _set_state(demo, {"phase": "live", "fired": [], "reason": ""})
+        settle(clock)
+        settle(clock, seconds=60 * 60)  # nothing fails: no more reminders
+    texts = [r["json"]["text"] for r in slack.received]
+    assert len(texts) == 3, texts
+    assert texts[0].startswith("WhatsApp SaaS backend go-live: ROLL BACK: ALB 5XX count 14 > 5.")
+    assert "still failing — ROLL BACK" in texts[1]
+    assert "All clear" in texts[2]
