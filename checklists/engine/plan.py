@@ -779,7 +779,7 @@ def _load(text: str) -> PlanSpec:
     plan = PlanSpec(launch=launch, gates=parts.pop("decision"), **parts)
     _check_sources(plan, lines["sources"])
     _check_references(plan, lines)
-    _check_rollout(plan, data.key_lines.get("rollout", 1))
+    _check_rollout(plan, data.get("rollout"), data.key_lines.get("rollout", 1))
     return plan
 
 
@@ -832,29 +832,29 @@ def _read_rollout(data, line: int) -> dict:
     return plain
 
 
-def _check_rollout(plan: PlanSpec, line: int) -> None:
+def _check_rollout(plan: PlanSpec, raw, line: int) -> None:
+    """Triggers are live criteria; a stage's requirements are criteria. ``raw``: the rollout as
+    read, for the lines of its triggers and stages."""
     rollout = plan.launch.rollout
     if not rollout:
         return
     criteria = {c.key: c for c in plan.criteria}
+    trigger_line = getattr(raw, "key_lines", {}).get("triggers", line)
     for key in rollout["triggers"]:
         c = criteria.get(key)
         if c is None:
-            raise PlanError(f"rollout trigger {key!r} is not a criterion of the plan", line)
+            raise PlanError(f"rollout trigger {key!r} is not a criterion of the plan", trigger_line)
         if not c.source:
             raise PlanError(
                 f"rollout trigger {key!r} must be judged from a live source (source:), so it "
                 "keeps being judged after go-live",
-                line,
+                trigger_line,
             )
-    for stage in rollout["stages"]:
-        _refs(
-            f"rollout stage {stage['key']!r} requires",
-            stage["requires"],
-            criteria,
-            line,
-            "criterion",
-        )
+    stage_lines = getattr(raw.get("stages") if isinstance(raw, dict) else None, "item_lines", [])
+    for i, stage in enumerate(rollout["stages"]):
+        where = stage_lines[i] if i < len(stage_lines) else line
+        what = f"rollout stage {stage['key']!r} requires"
+        _refs(what, stage["requires"], criteria, where, "criterion")
 
 
 def _defaults(cls) -> dict:
