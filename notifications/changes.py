@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 VERDICT_WORDS = {"GO": "GO", "NO_GO": "NO GO", "PENDING": "PENDING"}
 FAILING_CRITERION = ("fail", "stale")
-FAILING_SIGNOFF = ("rejected", "stale")
+FAILING_SIGNOFF = ("rejected",)  # a stale one is asked for again: not a failure
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,11 @@ def failing(state: dict | None) -> list[str]:
 
 
 def _rolling_back(state: dict) -> bool:
+    """A fired rollback trigger not yet acted on (after the rollback, or before going live, a
+    trigger still failing is not news)."""
     watch = state.get("watch") or {}
-    return watch.get("phase") == "rollback" or bool(watch.get("fired"))
+    phase = watch.get("phase")
+    return phase == "rollback" or (bool(watch.get("fired")) and phase == "live")
 
 
 def _word(verdict) -> str:
@@ -81,15 +84,25 @@ def _signoff(role: str, was: str | None, now: str) -> dict:
     return {"type": kind, "key": role, "from": was, "to": now, "text": text}
 
 
+PHASE_NEWS = {
+    "live": "Went live",
+    "rolled_back": "Rolled back",
+    "complete": "Watch complete, all clear",
+}
+
+
 def _watch(before: dict, after: dict) -> list[dict]:
     was, now = _rolling_back(before), _rolling_back(after)
-    watch = after.get("watch") or {}
+    watch, old = after.get("watch") or {}, before.get("watch") or {}
+    phase = watch.get("phase", "")
     if now and not was:
         reason = watch.get("reason") or ", ".join(watch.get("fired") or []) or "a trigger fired"
         return [{"type": "rollback.fired", "key": "rollback", "text": f"ROLL BACK: {reason}"}]
     if was and not now:
-        phase = watch.get("phase", "")
-        return [{"type": "rollback.cleared", "key": "rollback", "text": f"Rollback over ({phase})"}]
+        text = "Rollback trigger cleared" + (f" ({phase.replace('_', ' ')})" if phase else "")
+        return [{"type": "rollback.cleared", "key": "rollback", "text": text}]
+    if old.get("phase") and phase != old["phase"] and phase in PHASE_NEWS:
+        return [{"type": "watch", "key": phase, "text": PHASE_NEWS[phase]}]
     return []
 
 

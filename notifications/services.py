@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from checklists.core.selectors import board_of, launch_with_plan
 from checklists.core.services import readiness_state
-from checklists.models import Criterion, Launch
+from checklists.models import Launch
 from metrics.selectors import sources_for
 from notifications import changes, transports
 from notifications.models import LaunchNotice, Message, Subscription
@@ -141,30 +141,44 @@ def change_noted(launch_id: int, now: datetime | None = None) -> bool:
 
 
 def names_of(launch: Launch) -> changes.Names:
+    """What messages name, read before any lock is taken (it judges the board once, for the
+    observed figures: "pass → fail (485 ms)")."""
     sources = {s.key: s.title for s in sources_for(launch.pk)}
-    rows = Criterion.objects.filter(launch=launch).values_list("key", "title", "source", "required")
+    results = board_of(launch_with_plan(pk=launch.pk)).readiness.criteria
     return changes.Names(
         launch=launch.name,
         url=settings.PUBLIC_URL + launch.get_absolute_url(),
-        titles={key: title for key, title, _, _ in rows},
-        sources={key: sources.get(src, src) for key, _, src, _ in rows if src},
-        required=frozenset(key for key, _, _, required in rows if required),
+        titles={c.key: c.spec.title for c in results},
+        sources={
+            c.key: sources.get(c.spec.source, c.spec.source) for c in results if c.spec.source
+        },
+        observed={c.key: c.observed_text for c in results if c.observed_text},
+        required=frozenset(c.key for c in results if c.spec.required),
     )
+
+
+def _due(launch_id: int, now) -> bool:
+    due = LaunchNotice.objects.filter(launch_id=launch_id).values_list("flush_due_at", flat=True)
+    return any(d is not None and d <= now for d in due)
 
 
 def flush(launch_id: int, now: datetime | None = None) -> list[int]:
     """If the launch's coalesced flush is due: the net change since the last message, queued
     for every active subscription. Answers the subscriptions that got a message."""
     now = now or timezone.now()
+    if not _due(launch_id, now):
+        return []
+    launch = Launch.objects.get(pk=launch_id)
+    names = names_of(launch)  # outside the transaction: SQLite's write lock is held in it
     with transaction.atomic():
         notice = LaunchNotice.objects.select_for_update().filter(launch_id=launch_id).first()
         if notice is None or notice.flush_due_at is None or notice.flush_due_at > now:
-            return []
+            return []  # another flush took it
         launch = Launch.objects.get(pk=launch_id)
         before, after = notice.told_state, launch.readiness_state or {}
         notice.told_state, notice.flush_due_at = after, None
         notice.save(update_fields=["told_state", "flush_due_at"])
-        told = changes.notice(before, after, names_of(launch))
+        told = changes.notice(before, after, names)
         if told is None:
             return []
         return [_queue(s, launch, told, now) for s in _active(launch_id)]
@@ -217,14 +231,17 @@ def _deliver_soon(subscription_id: int, countdown: float = 0) -> None:
 def reminders(launch_id: int, now: datetime | None = None) -> list[int]:
     """The failing state again to each subscription that heard nothing for its interval."""
     now = now or timezone.now()
+    told_state = (
+        LaunchNotice.objects.filter(launch_id=launch_id)
+        .values_list("told_state", flat=True)
+        .first()
+    )
+    subscriptions = Subscription.objects.filter(launch_id=launch_id, active=True)
+    if not changes.failing(told_state) or not any(_reminder_due(s, now) for s in subscriptions):
+        return []
+    launch = Launch.objects.get(pk=launch_id)
+    told = changes.reminder(told_state, names_of(launch))
     with transaction.atomic():
-        notice = LaunchNotice.objects.select_for_update().filter(launch_id=launch_id).first()
-        if notice is None:
-            return []
-        launch = Launch.objects.get(pk=launch_id)
-        told = changes.reminder(notice.told_state, names_of(launch))
-        if told is None:
-            return []
         due = [s for s in _active(launch_id) if _reminder_due(s, now)]
         return [_queue(s, launch, told, now) for s in due]
 

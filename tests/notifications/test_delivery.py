@@ -139,7 +139,8 @@ def test_a_fired_trigger_is_told_repeated_while_it_lasts_and_cleared(demo, clock
         settle(clock)
         settle(clock, seconds=60 * 60)  # nothing fails: no more reminders
     texts = [r["json"]["text"] for r in slack.received]
-    assert len(texts) == 3, texts
-    assert texts[0].startswith("WhatsApp SaaS backend go-live: ROLL BACK: ALB 5XX count 14 > 5.")
-    assert "still failing — ROLL BACK" in texts[1]
-    assert "All clear" in texts[2]
+    assert len(texts) == 4, texts
+    assert texts[0].startswith("WhatsApp SaaS backend go-live: Went live.")
+    assert texts[1].startswith("WhatsApp SaaS backend go-live: ROLL BACK: ALB 5XX count 14 > 5.")
+    assert "still failing — ROLL BACK" in texts[2]
+    assert "All clear" in texts[3] and "Rollback trigger cleared" in texts[3]
