@@ -4,11 +4,13 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from checklists.web import actions, api, meeting, trust, views
+from checklists.web import actions, api, meeting, newlaunch, trust, views
 from launchboard import health
 
 urlpatterns = [
     path("", views.launch_list, name="launch-list"),
+    # before the launch pages: "new" is not a launch's slug
+    path("launches/new/", newlaunch.launch_new, name="launch-new"),
     path("launches/<slug:slug>/", views.launch_status, name="launch-status"),
     path("launches/<slug:slug>/tasks/<slug:key>/move/", actions.task_move_view, name="task-move"),
     path(
