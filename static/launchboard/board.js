@@ -174,14 +174,14 @@ setInterval(() => {
 }, 5000);
 
 // --- forms: in place, with the CSRF token from the cookie --------------------------------------
-async function submitInPlace(form) {
+async function submitInPlace(form, submitter = null) {
   fillCsrf(form);
   // Sent: the change it makes arrives by push, and this form must then give way to the new one
   // (its button keeps the focus, which would otherwise count as being in the middle of it).
   form.dataset.sent = "1";
   const response = await fetch(form.action, {
     method: "POST",
-    body: new FormData(form),
+    body: new FormData(form, submitter), // with the button pressed, when it says which choice
     headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
   });
   if (!response.ok) delete form.dataset.sent; // refused: what was typed is kept for a retry
@@ -264,7 +264,7 @@ document.addEventListener("submit", (event) => {
   if (!board || !board.contains(form)) return;
   event.preventDefault();
   if (form.id === "upload-form") uploadWithProgress(form);
-  else submitInPlace(form);
+  else submitInPlace(form, event.submitter);
 });
 
 // A select that says so submits its form when changed (the page's CSP allows no inline

@@ -13,20 +13,32 @@ function clock(ms) {
   return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
-// <p class="forecast" data-remaining="MIN" data-target=ISO>: when the required work ends at
-// the estimates, counted from now, against the target.
+// <p class="forecast" data-remaining="MIN" data-pace=X data-timed=N data-target=ISO
+// data-opens=ISO data-closes=ISO>: when the required work ends at the pace of the tasks done so
+// far, counted from now, against the launch window (else the target).
 export function describeForecasts(root = document) {
   const now = Date.now();
   for (const el of root.querySelectorAll(".forecast[data-remaining]")) {
     const remaining = Number(el.dataset.remaining) * 60000;
     const target = Date.parse(el.dataset.target || "");
+    const opens = Date.parse(el.dataset.opens || "");
+    const closes = Date.parse(el.dataset.closes || "");
+    const pace = Number(el.dataset.pace || 1);
+    const timed = Number(el.dataset.timed || 0);
     const finish = now + remaining;
-    if (!remaining) { el.textContent = "All the required work is done."; continue; }
-    let text = `At the estimates, the required work ends about ${clock(finish)}`;
-    if (!Number.isNaN(target)) {
-      text += finish > target ? `, ${span(finish - target)} after the target: the plan is late.` : `, ${span(target - finish)} before the target.`;
-      el.classList.toggle("late", finish > target);
+    if (!remaining) { el.textContent = "All the required work is done."; el.classList.remove("late"); continue; }
+    const how = timed ? `At the pace so far (${timed} timed task${timed > 1 ? "s" : ""} took ${pace.toFixed(2)}× their estimates)` : "At the estimates";
+    let text = `${how}, the required work ends about ${clock(finish)}`;
+    let late = false;
+    if (!Number.isNaN(opens) && !Number.isNaN(closes)) {
+      if (finish <= opens) text += `, ${span(opens - finish)} before the launch window opens.`;
+      else if (finish <= closes) text += `, inside the launch window (${span(finish - opens)} after it opens).`;
+      else { text += `, ${span(finish - closes)} after the launch window closes: it misses the window.`; late = true; }
+    } else if (!Number.isNaN(target)) {
+      late = finish > target;
+      text += late ? `, ${span(finish - target)} after the target: the plan is late.` : `, ${span(target - finish)} before the target.`;
     } else text += ".";
+    el.classList.toggle("late", late);
     el.textContent = text;
   }
 }

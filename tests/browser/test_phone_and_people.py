@@ -179,7 +179,7 @@ def test_the_home_page_keeps_itself_current_and_flags_a_passed_target(server):
         page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
         page.goto(f"{server.url}/launches/whatsapp-saas/")
         page.wait_for_selector("#sec-verdict .target-note.late")
-        assert "the plan is late" in page.text_content("#sec-progress .forecast")
+        assert "it misses the window" in page.text_content("#sec-progress .forecast.late")
         now_line = page.eval_on_selector(
             "#gantt", "(el) => el.layout.shapes.find((s) => s.name === 'now').x0"
         )
