@@ -34,6 +34,8 @@ def launch_copy(source: Launch, *, slug: str, name: str, actor=None) -> ImportRe
     slug, name = slug.strip(), name.strip()
     if not KEY_RE.match(slug):
         raise ChangeRefused(f"{slug!r} is not a slug (lowercase letters, digits, - and _)")
+    if slug == "new":  # /launches/new/ is the page that makes launches
+        raise ChangeRefused("'new' cannot be a launch's slug: choose another")
     if not name:
         raise ChangeRefused("give the new launch a name")
     if Launch.objects.filter(slug=slug).exists():
