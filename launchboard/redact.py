@@ -1,5 +1,6 @@
 """Secrets never reach a log line: API tokens (``lb_...``, or any value of a token-like query
-parameter) and share-link secrets (``/s/<secret>/``) are cut from every formatted record.
+parameter), share-link secrets (``/s/<secret>/``) and notification unsubscribe tokens are cut
+from every formatted record.
 
 Installed on Django's console handler (settings.LOGGING) and on uvicorn's access logger
 (asgi.py), which prints each request's path and query as received.
@@ -12,7 +13,7 @@ import re
 
 SECRET = re.compile(
     r"(?P<token>lb_[A-Za-z0-9_\-]{4,})"
-    r"|(?P<share>/s/)[^/?\s\"']+"
+    r"|(?P<share>/s/|/notifications/unsubscribe/)[^/?\s\"']+"
     r"|(?P<param>[?&](?:token|access_token|api_key|apikey|key)=)[^&\s\"']+",
     re.IGNORECASE,
 )

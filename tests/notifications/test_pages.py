@@ -10,6 +10,7 @@ from django.core import mail
 
 from checklists.core.services import share_link_create
 from checklists.models import Membership
+from launchboard.redact import redact
 from notifications import services
 from notifications.models import Message, Subscription
 from tests.notifications.receivers import Receiver
@@ -80,6 +81,7 @@ def test_a_stakeholder_with_a_share_link_subscribes_and_unsubscribes(
     assert len(mail.outbox) == 1
     link = re.search(r"http://[^\s]+/notifications/unsubscribe/[^\s]+/", mail.outbox[0].body)
     path = link.group(0).split("8000", 1)[1]
+    assert redact(f"GET {path} 200") == "GET /notifications/unsubscribe/[redacted]/ 200"
     assert "Stop messages" in client.get(path).content.decode()  # a look changes nothing
     assert Subscription.objects.filter(pk=subscription.pk).exists()
     client.post(path)
