@@ -301,21 +301,29 @@ def _metric_of(words: str) -> _Metric | None:
     return None
 
 
+def _seconds_per(unit: str) -> float | None:
+    """Seconds in one ``unit`` of time as _COMPARISON reads it (None: no unit of time)."""
+    if unit == "ms" or unit.startswith("milli"):
+        return 0.001
+    if unit.startswith("s"):
+        return 1
+    if unit.startswith("m"):
+        return 60
+    return None
+
+
 def _number(num: str, unit: str, metric: _Metric) -> str | None:
+    """The threshold's number in the metric's own unit; a bare number is taken as already in it
+    (a fraction or a percentage for a rate: 0.01 and 1 both mean 1%)."""
     value = float(num.replace(",", "."))
     unit = (unit or "").lower()
     if metric.unit == "%":
         if unit in ("%", "percent") or value > 1:
             value /= 100
-    elif metric.unit == "ms":
-        value *= (
-            1000 if unit.startswith("s") else 60000 if unit.startswith("m") and unit != "ms" else 1
-        )
-    elif metric.unit == "s":
-        value /= 1000 if unit in ("ms", "millisecond", "milliseconds") else 1
-        value *= 60 if unit.startswith("min") else 1
     elif unit in ("%", "percent"):
-        return None  # a percentage of a count names no bound we can check
+        return None  # a percentage of a time or a count names no bound we can check
+    elif metric.unit in ("ms", "s") and (seconds := _seconds_per(unit)) is not None:
+        value *= seconds * (1000 if metric.unit == "ms" else 1)
     return f"{value:.6g}"
 
 
