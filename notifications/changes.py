@@ -103,6 +103,9 @@ def _watch(before: dict, after: dict) -> list[dict]:
         return [{"type": "rollback.cleared", "key": "rollback", "text": text}]
     if old.get("phase") and phase != old["phase"] and phase in PHASE_NEWS:
         return [{"type": "watch", "key": phase, "text": PHASE_NEWS[phase]}]
+    if phase == "live" == old.get("phase") and watch.get("stage") != old.get("stage"):
+        stage = watch.get("stage")
+        return [{"type": "watch.stage", "key": stage, "text": f"Ramp-up: now at stage {stage}"}]
     return []
 
 

@@ -77,3 +77,10 @@ def test_a_reminder_lists_what_still_fails():
         "WhatsApp SaaS backend go-live: still failing — Peak load p95 < 400ms, cto sign-off."
     )
     assert reminder(state(), NAMES) is None
+
+
+def test_a_ramp_up_stage_reached_is_told():
+    ten = {"phase": "live", "stage": "ten", "fired": [], "reason": ""}
+    half = ten | {"stage": "half"}
+    told = notice(state(watch=ten), state(watch=half), NAMES)
+    assert told.title == "WhatsApp SaaS backend go-live: Ramp-up: now at stage half."
