@@ -308,6 +308,13 @@ def _key(value):
     return value
 
 
+def _slug(value):
+    # /launches/new/ is the new-launch page: a launch called "new" could never be opened
+    if value == "new":
+        raise _Bad("'new' is kept for the new-launch page; choose another slug")
+    return _key(value)
+
+
 def _bool(value):
     if not isinstance(value, bool):
         raise _Bad(f"{value!r} must be true or false")
@@ -421,7 +428,7 @@ class F:
 
 SCHEMAS: dict[type, tuple[F, ...]] = {
     LaunchSpec: (
-        F("slug", _key, True),
+        F("slug", _slug, True),
         F("name", _text, True),
         F("summary", _text),
         F("target_at", _datetime, yaml_key="target"),

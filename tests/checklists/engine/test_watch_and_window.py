@@ -195,3 +195,8 @@ def test_the_forecast_goes_at_the_pace_of_the_work_done():
     assert got["finish_at"] == "2025-01-19T09:30:00+00:00"
     assert got["window"] == "inside" and got["meets_window"] is True
     assert forecast(spec, t0 + timedelta(hours=2))["window"] == "after"
+
+
+def test_a_launch_cannot_take_the_new_launch_pages_slug():
+    with pytest.raises(PlanError, match="'new' is kept for the new-launch page"):
+        load_plan("launch: {slug: new, name: New}", "new.yaml")
