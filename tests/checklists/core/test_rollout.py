@@ -10,6 +10,7 @@ import time
 import orjson
 import pytest
 
+from checklists.board.report import as_markdown
 from checklists.board.sections import past_json, render_and_share
 from checklists.core.rollout import RolloutRefused, rollout_advance, rollout_end, rollout_start
 from checklists.core.services import criterion_tick, plan_import
@@ -149,10 +150,14 @@ def test_a_firing_trigger_turns_the_launch_to_roll_back_and_it_stays(shop, aws):
     assert board["watch"]["phase"] == "rolled_back"
     assert launch.events.filter(kind="rollout.rolled_back").exists()
 
-    # Each version is rebuilt as it was: the tripped one says ROLL BACK.
+    # Each version is rebuilt as it was: the tripped one says ROLL BACK, and so does its report.
     past = orjson.loads(past_json(launch, tripped.version)[0])
     assert past["watch"]["phase"] == "rollback"
     assert past["watch"]["reason"] == board["watch"]["reason"]
+    report = as_markdown(launch, tripped.version)
+    assert "Watch after GO (24 h from " in report and "ROLL BACK: Alarm api-5xx is OK" in report
+    assert "| Alarm api-5xx is OK | fired |" in report
+    assert "Launch window: 2030-01-01 08:00 UTC to 2030-01-01 10:00 UTC (Europe/Berlin)" in report
 
 
 def test_a_false_alarm_resumes_the_watch_once_the_trigger_is_quiet(shop, aws):
