@@ -18,6 +18,7 @@ class Receiver:
     def __init__(self, secret: str | None = None):
         self.secret = secret
         self.failing = False
+        self.status = 200  # what it answers when it neither fails nor refuses
         self.delay = 0.0
         self.received: list[dict] = []
         self.refused = 0
@@ -59,7 +60,7 @@ class Receiver:
                     return self._answer(401, b"bad signature")
                 with receiver.lock:
                     receiver.received.append({"path": self.path, "json": json.loads(body)})
-                self._answer(200, b"ok")
+                self._answer(receiver.status, b"ok")
 
             def _answer(self, status, body):
                 self.send_response(status)
