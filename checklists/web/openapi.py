@@ -248,6 +248,55 @@ SCHEMAS = {
                     },
                 },
             },
+            "window": {
+                "type": ["object", "null"],
+                "description": "The launch window (null: the plan has none)",
+                "properties": {
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "timezone": {"type": "string"},
+                },
+            },
+            "forecast": {
+                "type": "object",
+                "description": "The remaining critical path at the pace of the tasks timed so far",
+                "properties": {
+                    "pace": {"type": "number", "description": "actual minutes per estimated"},
+                    "timed_tasks": {"type": "integer"},
+                    "critical_path_minutes": {"type": "integer"},
+                    "expected_minutes": {"type": "integer"},
+                    "finish_at": {"type": "string", "format": "date-time"},
+                    "window": {
+                        "type": ["string", "null"],
+                        "enum": ["before", "inside", "after", None],
+                    },
+                    "meets_window": {"type": ["boolean", "null"]},
+                },
+            },
+            "watch": {
+                "type": ["object", "null"],
+                "description": "The watch after GO (null: the plan has no rollout)",
+                "properties": {
+                    "phase": {
+                        "type": "string",
+                        "enum": ["preparing", "live", "rollback", "rolled_back", "complete"],
+                    },
+                    "headline": {"type": "string"},
+                    "reason": {"type": ["string", "null"]},
+                    "live_at": {"type": ["string", "null"]},
+                    "ends_at": {"type": ["string", "null"]},
+                    "stages": {"type": "array", "items": {"type": "object"}},
+                    "triggers": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "status": {"type": "string", "enum": ["ok", "fired", "blind"]}
+                            },
+                        },
+                    },
+                },
+            },
         },
     },
     "Run": {
