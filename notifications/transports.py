@@ -132,7 +132,8 @@ def send_apprise(url: str, title: str, body: str) -> None:
     timeout = settings.NOTIFY_TIMEOUT_SECONDS
     joiner = "&" if "?" in url else "?"
     notifier = apprise.Apprise()
-    if not notifier.add(f"{url}{joiner}cto=3&rto={timeout}"):
+    # its timeouts, and no redirect followed (apprise follows them unless told)
+    if not notifier.add(f"{url}{joiner}cto=3&rto={timeout}&redirect=no"):
         raise DeliveryError("apprise does not understand this URL")
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         sent = notifier.notify(title=title, body=body)

@@ -62,8 +62,15 @@ class Receiver:
                     receiver.received.append({"path": self.path, "json": json.loads(body)})
                 self._answer(receiver.status, b"ok")
 
+            def do_GET(self):  # where a followed redirect would land
+                with receiver.lock:
+                    receiver.received.append({"path": self.path, "json": None})
+                self._answer(200, b"ok")
+
             def _answer(self, status, body):
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

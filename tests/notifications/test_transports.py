@@ -38,13 +38,17 @@ def test_a_chat_service_by_its_apprise_url_here_mattermost(demo):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_webhook_that_redirects_is_a_failure_not_followed(demo):
+@pytest.mark.parametrize("kind", ["webhook", "slack"])
+def test_a_receiver_that_redirects_is_a_failure_not_followed(demo, kind):
     with Receiver() as hook:
         hook.status = 302
-        made = services.subscription_create(launch=demo, kind="webhook", target=hook.url)
+        made = services.subscription_create(launch=demo, kind=kind, target=hook.url)
         services.test_message(made)
+        assert len(hook.received) == 1  # the one post; no second one to wherever it pointed
     message = Message.objects.get(subscription=made)
-    assert message.status == "pending" and message.last_error.startswith("HTTP 302")
+    assert message.status == "pending" and message.attempts == 1
+    if kind == "webhook":
+        assert message.last_error.startswith("HTTP 302")
 
 
 def test_an_unknown_apprise_url_is_refused(db, demo):
