@@ -273,18 +273,23 @@ def backoff(attempts: int) -> timedelta:
 
 def deliver(subscription_id: int, now: datetime | None = None) -> int:
     """Send the subscription's pending messages, oldest first, until one fails (it and those
-    after it wait for its retry: they arrive in order, each once). Answers how many were sent."""
-    now = now or timezone.now()
+    after it wait for its retry: they arrive in order, each once). Answers how many were sent.
+    One deliverer per subscription at a time: it holds a lease, renewed before each send."""
+    start = now or timezone.now()
     claimed = Subscription.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=subscription_id, active=True
-    ).update(lease_until=now + LEASE)
+        Q(lease_until__isnull=True) | Q(lease_until__lt=start), pk=subscription_id, active=True
+    ).update(lease_until=start + LEASE)
     if not claimed:
         return 0  # removed, or another worker is delivering its line
     sent = 0
     try:
         subscription = Subscription.objects.select_related("launch").get(pk=subscription_id)
-        while (message := _next(subscription_id)) is not None and message.next_attempt_at <= now:
-            if not _attempt(subscription, message, now):
+        while (message := _next(subscription_id)) is not None:
+            moment = now or timezone.now()  # messages queued meanwhile are sent by this run
+            if message.next_attempt_at > moment:
+                break
+            Subscription.objects.filter(pk=subscription_id).update(lease_until=moment + LEASE)
+            if not _attempt(subscription, message, moment):
                 break
             sent += 1
     finally:
