@@ -112,6 +112,22 @@ def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = N
     }
 
 
+def _edge_note(text: str) -> dict:
+    return {
+        "name": "deadline",
+        "x": 1,
+        "xref": "paper",
+        "xanchor": "right",
+        "y": 1,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "yshift": 16,
+        "text": text,
+        "showarrow": False,
+        "font": {"color": "#c62828", "size": 11},
+    }
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -205,7 +221,17 @@ def burndown_figure(tasks, anchor: datetime, pace: float, window=(None, None), t
     ]
     shapes, notes = [_vline(anchor, "now", "#1565c0", "solid")], [_vnote(anchor, "now", "#1565c0")]
     opens, closes = window
+    first, last = start, max(finish, start + timedelta(minutes=planned), anchor)
+    span = max(last - first, timedelta(hours=6))
+    deadline = closes or target
+    if deadline is not None and not (first - span <= deadline <= last + span):
+        # far off (a window long past, or weeks away): drawn to scale the lines would be a dot
+        shown = "launch window" if closes else "target"
+        side = " (before this chart)" if deadline < first else " →"
+        notes.append(_edge_note(f"{shown} {_hhmm_full(opens or target)} UTC{side}"))
+        opens = closes = target = None
     if opens and closes:
+        first, last = min(first, opens), max(last, closes)
         shapes.append(
             {
                 "type": "rect",
@@ -224,16 +250,22 @@ def burndown_figure(tasks, anchor: datetime, pace: float, window=(None, None), t
     elif target is not None:
         shapes.append(_vline(target, "target", "#c62828", "dash"))
         notes.append(_vnote(target, "target", "#c62828"))
+        first, last = min(first, target), max(last, target)
+    pad = max((last - first) * 0.03, timedelta(minutes=10))
     return {
         "data": traces,
         "layout": {
             "height": 260,
-            "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
-            "xaxis": {"type": "date", "title": {"text": "UTC"}},
+            "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+            "xaxis": {
+                "type": "date",
+                "title": {"text": "UTC"},
+                "range": [_iso(first - pad), _iso(last + pad)],
+            },
             "yaxis": {"title": {"text": "minutes of work left"}, "rangemode": "tozero"},
             "shapes": shapes,
             "annotations": notes,
-            "legend": {"orientation": "h", "y": -0.3},
+            "legend": {"orientation": "h", "y": -0.4},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
         },

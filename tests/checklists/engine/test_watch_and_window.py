@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from checklists.board.charts import burndown_figure
 from checklists.board.presenters import forecast, pace_of
 from checklists.engine import readiness as engine
 from checklists.engine.plan import PlanError, dump_plan, load_plan
@@ -200,3 +201,20 @@ def test_the_forecast_goes_at_the_pace_of_the_work_done():
 def test_a_launch_cannot_take_the_new_launch_pages_slug():
     with pytest.raises(PlanError, match="'new' is kept for the new-launch page"):
         load_plan("launch: {slug: new, name: New}", "new.yaml")
+
+
+def test_the_burn_down_steps_down_at_each_task_done_and_forecasts_at_the_pace():
+    t0 = datetime(2025, 1, 19, 6, tzinfo=UTC)
+    tasks = (
+        task("a", 10, "done", t0, t0 + timedelta(minutes=20)),
+        task("b", 30, deps=("a",)),
+        engine.TaskIn(key="x", title="x", priority="optional", minutes=120),
+    )
+    now = t0 + timedelta(minutes=20)
+    figure = burndown_figure(tasks, now, 2.0, (t0 + timedelta(hours=2), t0 + timedelta(hours=3)))
+    plan, done, ahead = figure["data"]
+    assert plan["y"] == [40, 0] and plan["x"][1] == "2025-01-19 06:40:00"  # optional work left out
+    assert done["y"] == [40, 30, 30] and done["x"][1] == "2025-01-19 06:20:00"
+    assert ahead["x"] == ["2025-01-19 06:20:00", "2025-01-19 07:20:00"]  # 30 min at twice
+    window = next(s for s in figure["layout"]["shapes"] if s["name"] == "window")
+    assert (window["x0"], window["x1"]) == ("2025-01-19 08:00:00", "2025-01-19 09:00:00")
