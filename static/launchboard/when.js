@@ -60,4 +60,17 @@ export function describeTargets(root = document) {
     note.classList.toggle("late", late);
   }
   describeForecasts(root);
+  describeWatches(root);
+}
+
+// <p class="watch-clock" data-live-at=ISO data-ends-at=ISO>: how far the watch after GO is.
+export function describeWatches(root = document) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll(".watch-clock[data-live-at]")) {
+    const live = Date.parse(el.dataset.liveAt);
+    const ends = Date.parse(el.dataset.endsAt);
+    if (Number.isNaN(live) || Number.isNaN(ends)) continue;
+    const left = ends > now ? `, ${span(ends - now)} to go` : ", its time is up";
+    el.textContent = `Monitoring ${span(Math.max(now - live, 0))} of ${span(ends - live)}${left}.`;
+  }
 }

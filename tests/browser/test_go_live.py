@@ -73,6 +73,8 @@ def test_go_live_ramp_up_and_a_trigger_turns_every_page_to_roll_back(tmp_path):
                 eve.click("#sec-golive form[action$='rollout/start/'] button")
                 eve.wait_for_selector("#sec-verdict.watch-live")
                 assert "Live: 10% of traffic, all clear." in eve.text_content("#sec-verdict")
+                clock = eve.text_content("#sec-verdict .watch-clock")
+                assert clock.startswith("Monitoring 0 min of 24 h, 24 h to go"), clock
                 stakeholder.wait_for_selector("#sec-verdict.watch-live")
 
                 # Ramp up: refused until the stage has held, then 50%, then 100%.
