@@ -1,11 +1,12 @@
-"""A stakeholder opens a share link on a phone (390 px) and asks to be notified, in Chromium
-against `make run`'s server, under the page's own CSP."""
+"""Notifications on a phone (390 px), in Chromium against `make run`'s server under the page's
+own CSP: a stakeholder asks to be notified from a share link; an admin sees a failing receiver."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import chromium
+from tests.notifications.receivers import Receiver
+from tests.support.browser import PASSWORD, chromium
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.browser
@@ -41,3 +42,44 @@ def test_a_stakeholder_subscribes_from_the_share_link_on_a_phone():
         subscribed = server.manage("shell", "-c", COUNT).stdout
         assert "('email', 'cfo@example.com', 'share link')" in subscribed
         assert errors == []
+
+
+ADMIN = (
+    "from django.contrib.auth.models import User; "
+    f"User.objects.create_user('ada', password={PASSWORD!r})"
+)
+# Every table cell that holds something: shown, inside the screen (as test_phone_and_people).
+CELLS_FIT = """() => {
+  const width = document.documentElement.clientWidth;
+  const bad = [...document.querySelectorAll('.table td')].filter(td => {
+    const box = td.getBoundingClientRect();
+    return box.width === 0 || box.right > width + 1;
+  }).map(td => td.dataset.label);
+  return {bad, overflow: document.documentElement.scrollWidth - width};
+}"""
+
+
+def test_an_admin_sees_a_failing_receiver_on_a_phone():
+    with Receiver() as hook, running_server() as server, chromium() as browser:
+        hook.failing = True
+        server.manage("shell", "-c", ADMIN)
+        server.manage("grant", "ada", "whatsapp-saas", "admin")
+        page = browser.new_context(**PHONE).new_page()
+        page.goto(f"{server.url}/accounts/login/?next=/launches/whatsapp-saas/notifications/")
+        page.fill("input[name=username]", "ada")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.select_option("select[name=kind]", "webhook")
+        page.fill("input[name=target]", hook.url)
+        page.click("form.add-receiver button")
+        assert len(page.text_content("code.invite-link").strip()) > 30  # the secret, once
+        page.click("button[value=test]")
+        for _ in range(20):  # the embedded worker tries it
+            if "Failing: HTTP 500" in page.text_content("main"):
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+        assert "Failing: HTTP 500: receiver down" in page.text_content("main")
+        assert "secret-part" not in page.content()
+        assert page.evaluate(CELLS_FIT) == {"bad": [], "overflow": 0}
+        assert page.is_visible("button[value=remove]")
