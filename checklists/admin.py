@@ -41,7 +41,7 @@ class CriterionInline(LaunchPart):
 
 @admin.register(Launch)
 class LaunchAdmin(ReadOnlyAdmin):
-    list_display = ("name", "slug", "visibility", "version", "updated_at")
+    list_display = ("name", "slug", "visibility", "phase", "version", "updated_at")
     search_fields = ("name", "slug")
     readonly_fields = ("version", "plan_hash", "created_at", "updated_at")
     inlines = [TaskInline, CriterionInline]
