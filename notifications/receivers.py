@@ -21,6 +21,10 @@ def note_change(sender, *, launch_id: int, **kwargs) -> None:
     try:
         if not services.watching(launch_id) or not services.change_noted(launch_id):
             return
-        tasks.flush.apply_async((launch_id,), countdown=settings.NOTIFY_COALESCE_SECONDS)
+        # No publish retries: a hung broker costs this write at most kombu's socket timeout
+        # (reliability.md T3), and the sweep flushes the launch when the queue lost the task.
+        tasks.flush.apply_async(
+            (launch_id,), countdown=settings.NOTIFY_COALESCE_SECONDS, retry=False
+        )
     except Exception:  # the change is committed; the sweep notices the difference
         log.exception("could not note a change of launch %s for notifications", launch_id)

@@ -223,7 +223,7 @@ def _deliver_soon(subscription_id: int, countdown: float = 0) -> None:
     from notifications.tasks import deliver
 
     try:
-        deliver.apply_async((subscription_id,), countdown=countdown)
+        deliver.apply_async((subscription_id,), countdown=countdown, retry=False)
     except Exception:  # the broker is away: the sweep delivers what is due
         log.warning("could not queue delivery to subscription %s", subscription_id, exc_info=True)
 
