@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import io
 import time
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
-from checklists.core.services import criterion_tick
-from checklists.models import Criterion, Launch
+from checklists.core.services import criterion_tick, task_move
+from checklists.models import Criterion, Launch, Task
 from checklists.signals import readiness_settled
 from notifications import services
 from notifications.models import Message, Subscription
 from tests.notifications.receivers import Receiver
+from tests.support.runs import shifted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MANUAL = ("db-pool-50", "redis-upgraded", "ai-retry-implemented", "alerts-configured")
+K6 = Path(__file__).resolve().parents[1] / "fixtures" / "k6"
 
 
 @pytest.fixture
@@ -148,3 +153,37 @@ def test_a_fired_trigger_is_told_repeated_while_it_lasts_and_cleared(demo, clock
     assert texts[1].startswith("WhatsApp SaaS backend go-live: ROLL BACK: ALB 5XX count 14 > 5.")
     assert "still failing — ROLL BACK" in texts[2]
     assert "All clear" in texts[3] and "Rollback trigger cleared" in texts[3]
+
+
+def test_real_k6_runs_tell_the_verdict_the_figures_and_then_the_all_clear(demo, clock, tmp_path):
+    taken = date(2026, 11, 27)  # when the fixtures were recorded
+
+    def ingest(name, days):
+        # dated after the staging deploy the peak criteria must follow, the pass after the fail
+        run = shifted(K6 / name, tmp_path, days=(timezone.now().date() - taken).days + days)
+        call_command(
+            "ingest_results",
+            str(run),
+            "--launch",
+            "whatsapp-saas",
+            "--test",
+            "peak",
+            stdout=io.StringIO(),
+        )
+        settle(clock)
+
+    with Receiver() as chat:
+        subscribe(demo, "slack", chat.url)
+        task_move(Task.objects.get(launch=demo, key="deploy-staging"), status="done")
+        settle(clock)
+        ingest("peak_fail.ndjson", 1)
+        ingest("peak_pass.ndjson", 2)
+    failed, passed = (r["json"]["text"].splitlines() for r in chat.received)
+    assert failed[0].startswith(
+        "WhatsApp SaaS backend go-live: verdict PENDING → NO GO. 4 of 16 required criteria fail:"
+    )
+    assert "Peak load test p95 < 400ms: pending → fail (495 ms)" in failed
+    assert "Peak load test error rate < 1%: pending → fail (21.1%)" in failed
+    assert passed[0].startswith("WhatsApp SaaS backend go-live: verdict NO GO → PENDING.")
+    assert "All clear: nothing is failing any more" in passed
+    assert any(line.startswith("Peak load test p95 < 400ms: fail → pass (") for line in passed)
