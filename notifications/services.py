@@ -29,6 +29,7 @@ WATCHING_TTL_S = 10  # another process's new subscription is seen within this (t
 LEASE = timedelta(seconds=60)
 RETRY_BASE_S, RETRY_MAX_S = 10, 3600
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+MAX_PER_LAUNCH = 500
 
 
 class Refused(ValueError):
@@ -68,6 +69,9 @@ def subscription_create(
         same = Subscription.objects.filter(launch=launch, kind=kind, target=target).first()
         if same is not None:
             return same
+    if Subscription.objects.filter(launch=launch).count() >= MAX_PER_LAUNCH:
+        # a share link is not a way to make this server mail any number of addresses
+        raise Refused(f"This launch has {MAX_PER_LAUNCH} subscriptions, the most it may have.")
     subscription = Subscription(
         launch=launch,
         kind=kind,

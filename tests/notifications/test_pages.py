@@ -88,3 +88,13 @@ def test_a_stakeholder_with_a_share_link_subscribes_and_unsubscribes(
     assert not Subscription.objects.filter(pk=subscription.pk).exists()
     assert not Message.objects.exists()
     assert client.post(path).status_code == 404
+
+
+def test_a_launch_takes_a_bounded_number_of_subscriptions(client, demo, monkeypatch):
+    monkeypatch.setattr(services, "MAX_PER_LAUNCH", 2)
+    for n in (1, 2):
+        services.subscription_create(launch=demo, kind="email", target=f"p{n}@example.com")
+    services.subscription_create(launch=demo, kind="email", target="p1@example.com")  # again
+    with pytest.raises(services.Refused, match="2 subscriptions, the most"):
+        services.subscription_create(launch=demo, kind="email", target="p3@example.com")
+    assert Subscription.objects.count() == 2
