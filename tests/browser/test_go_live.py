@@ -5,11 +5,14 @@ reason, without a reload; the engineer records the rollback."""
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pytest
 
 from tests.browser.test_phone_and_people import PHONE, assert_fits, sign_in
 from tests.checklists.core.test_rollout import PLAN, alarm
+from tests.notifications.receivers import Receiver
 from tests.support.browser import PASSWORD, chromium
 from tests.support.moto_server import running_moto_server
 from tests.support.server import running_server
@@ -26,7 +29,7 @@ def test_go_live_ramp_up_and_a_trigger_turns_every_page_to_roll_back(tmp_path):
         .replace("hold: 1s", "hold: 2s")
         .replace("  - {key: full, title: All traffic, traffic: 100}", HALF_AND_FULL)
     )
-    with running_moto_server() as moto:
+    with running_moto_server() as moto, Receiver(secret="") as hook:
         env = {
             "AWS_REGION": "eu-west-1",
             "AWS_ACCESS_KEY_ID": "testing",
@@ -50,6 +53,9 @@ def test_go_live_ramp_up_and_a_trigger_turns_every_page_to_roll_back(tmp_path):
                 f"User.objects.create_user('eve', password={PASSWORD!r})",
             )
             server.manage("grant", "eve", "shop", "engineer")
+            hook.secret = server.manage(
+                "shell", "-c", SUBSCRIBE.format(url=hook.url)
+            ).stdout.split()[-1]
             server.manage("collect", "--launch", "shop")
             with chromium() as browser:
                 eve = sign_in(
@@ -105,6 +111,11 @@ def test_go_live_ramp_up_and_a_trigger_turns_every_page_to_roll_back(tmp_path):
                 assert_fits(stakeholder, "status page at ROLL BACK")
                 assert stakeholder.is_hidden("#sec-golive form.rollout-end")
 
+                # ... and the webhook is told, signed, with the reason.
+                rollback = told(hook, "rollback.fired")
+                assert rollback["title"].startswith("Shop go-live: ROLL BACK: Alarm api-5xx is OK")
+                assert hook.refused == 0
+
                 # The engineer records the rollback.
                 eve.fill("#sec-golive form.rollout-end input[name=reason]", "5xx from v1.0.0")
                 eve.click("#sec-golive form.rollout-end button[value=rolled_back]")
@@ -114,3 +125,21 @@ def test_go_live_ramp_up_and_a_trigger_turns_every_page_to_roll_back(tmp_path):
 
 HALF_AND_FULL = """  - {key: half, title: Half, traffic: 50, hold: 2s}
     - {key: full, title: All traffic, traffic: 100}"""
+
+SUBSCRIBE = (
+    "from checklists.models import Launch; from notifications import services; "
+    "s = services.subscription_create(launch=Launch.objects.get(slug='shop'), "
+    "kind='webhook', target={url!r}); print(s.secret)"
+)
+
+
+def told(hook, kind: str, timeout: float = 40) -> dict:
+    """The first message the webhook received that tells of an event of ``kind``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for post in list(hook.received):
+            message = post["json"]
+            if any(e.get("type") == kind for e in message.get("events", [])):
+                return message
+        time.sleep(0.5)
+    raise AssertionError(f"no message of {kind}: {[p['json'] for p in hook.received]}")
