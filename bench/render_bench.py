@@ -49,6 +49,11 @@ def times_ten(plan: dict) -> dict:
                         item[ref] = f"{value}-{k}"
                 items.append(item)
         big[section] = items
+    if "rollout" in plan:  # the watch stays one, on the first copy's criteria
+        rollout = big["rollout"]
+        rollout["triggers"] = [f"{key}-0" for key in rollout.get("triggers", [])]
+        for stage in rollout.get("stages", []):
+            stage["requires"] = [f"{key}-0" for key in stage.get("requires", [])]
     return big
 
 
