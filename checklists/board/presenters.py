@@ -187,12 +187,16 @@ def watch_json(watch) -> dict | None:
 
 
 def pace_of(tasks) -> tuple[float, int]:
-    """(actual minutes per estimated minute over the tasks timed from start to done, how many
-    were timed); 1.0 when none was: the estimates are all there is to go on."""
+    """(actual minutes per estimated minute over the tasks timed from start to done, for at
+    least a minute; how many were timed); 1.0 when none was: the estimates are all there is."""
     timed = [
         t
         for t in tasks
-        if t.status == "done" and t.started_at and t.done_at and t.done_at > t.started_at
+        if t.status == "done"
+        and t.started_at
+        and t.done_at
+        # under a minute in progress is two clicks, not a measure of the work
+        and (t.done_at - t.started_at).total_seconds() >= 60
     ]
     estimated = sum(t.minutes for t in timed)
     if not estimated:

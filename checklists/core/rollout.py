@@ -73,15 +73,13 @@ def rollout_advance(launch: Launch, *, actor=None, expected_stage: str | None = 
         current = watch.current
         if expected_stage and current and current.spec.key != expected_stage:
             raise RolloutRefused(f"The launch is already at {current.spec.title}.")
+        if current is None or current is watch.stages[-1]:
+            raise RolloutRefused("This is the last stage.")
         if not watch.can_advance:
-            why = " ".join(current.blockers) if current else ""
-            raise RolloutRefused(
-                f"{current.spec.title if current else 'This stage'} cannot go on yet. {why}".strip()
-                if why
-                else "This is the last stage."
-            )
+            why = " ".join(current.blockers)
+            raise RolloutRefused(f"{current.spec.title} cannot go on yet. {why}".strip())
         stages = launch.rollout["stages"]
-        launch.stage += 1
+        launch.stage = watch.stages.index(current) + 1
         launch.stage_at = timezone.now()
         launch.save(update_fields=["stage", "stage_at", "updated_at"])
         append_event(
@@ -102,8 +100,8 @@ def rollout_trip(launch_id: int) -> bool:
     with transaction.atomic():
         launch, readiness = _locked(Launch(pk=launch_id))
         watch = readiness.watch
-        if launch.phase != Launch.Phase.LIVE or launch.tripped_at or not watch or not watch.fired:
-            return False
+        if launch.tripped_at or not watch or watch.phase != engine.ROLLBACK:
+            return False  # not live, already tripped, or the watch is over
         launch.tripped_at, launch.tripped_reason = timezone.now(), watch.reason[:2000]
         launch.save(update_fields=["tripped_at", "tripped_reason", "updated_at"])
         append_event(

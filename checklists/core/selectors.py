@@ -191,7 +191,8 @@ def rollout_in(launch: Launch) -> RolloutIn | None:
         triggers=tuple(plan.get("triggers", ())),
         phase=launch.phase,
         live_at=launch.live_at,
-        stage=launch.stage,
+        # a plan re-imported while live may have fewer stages: the last one is where it is
+        stage=min(launch.stage, max(len(plan.get("stages", ())) - 1, 0)),
         stage_at=launch.stage_at,
         tripped_at=launch.tripped_at,
         tripped_reason=launch.tripped_reason,

@@ -374,6 +374,8 @@ def _changes(before: dict, after: dict, titles: dict) -> list[str]:
             f"watch {words.get(was['phase'], was['phase'])} → "
             f"{words.get(now['phase'], now['phase'])}",
         )
+    elif now.get("can_advance") and not was.get("can_advance"):
+        lines.append(f"ramp-up: stage {now.get('stage')} has held and may go on")
     return lines
 
 
@@ -383,7 +385,7 @@ def readiness_check(launch_id: int) -> bool:
     launch = launch_with_plan(pk=launch_id)
     readiness = board_of(launch).readiness
     watch = readiness.watch
-    if watch is not None and watch.fired and launch.phase == "live" and not launch.tripped_at:
+    if watch is not None and watch.phase == "rollback" and not launch.tripped_at:
         return rollout_trip(launch_id)  # its Event records the new state
     state = readiness_state(readiness)
     if any(s.status == "stale" and not s.spec.lapsed for s in readiness.signoffs):

@@ -99,6 +99,9 @@ class Watch:
             "stage": current.spec.key if current else None,
             "fired": list(self.fired),
             "reason": self.reason,
+            # a stage that has held becomes ready by the clock: recorded, so the page's
+            # button turns on without anyone reloading
+            "can_advance": self.can_advance,
         }
 
 
@@ -111,6 +114,10 @@ def _trigger(key: str, result) -> TriggerResult:
     if result.status in BLIND_STATUSES:
         return TriggerResult(key, title, "blind", f"Not watched: {result.why}")
     return TriggerResult(key, title, "ok", result.why)
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def _hhmm(when: datetime) -> str:
@@ -152,6 +159,7 @@ def evaluate_watch(rollout: RolloutIn, criteria: Mapping, verdict: str, now: dat
     fired = [t for t in triggers if t.status == "fired"]
     reason, can_advance = "", False
     last = len(rollout.stages) - 1
+    done = live and ends_at is not None and now >= ends_at and rollout.stage >= last
     if rollout.phase == ROLLED_BACK:
         phase, reason = ROLLED_BACK, rollout.tripped_reason
         headline = "Rolled back" + (f": {reason}" if reason else ".")
@@ -162,13 +170,14 @@ def evaluate_watch(rollout: RolloutIn, criteria: Mapping, verdict: str, now: dat
             if verdict == "GO"
             else f"Not live: the verdict is {verdict.replace('_', ' ')}."
         )
-    elif rollout.tripped_at or fired:
+    elif rollout.tripped_at or (fired and not done):
         phase = ROLLBACK
         reason = rollout.tripped_reason or " ".join(f"{t.title}: {t.why}" for t in fired)
         headline = f"ROLL BACK: {reason}"
-    elif ends_at is not None and now >= ends_at and rollout.stage >= last:
+    elif done:
+        # over: a trigger failing now is shown, no longer a reason to roll back
         phase = COMPLETE
-        headline = f"Watch complete: {rollout.watch_minutes // 60} h live, all clear."
+        headline = f"Watch complete: {_hours(rollout.watch_minutes)} live, all clear."
     else:
         phase = LIVE
         current = next((s for s in stages if s.status == "current"), None)

@@ -13,7 +13,7 @@ import pytest
 from checklists.board.report import as_markdown
 from checklists.board.sections import past_json, render_and_share
 from checklists.core.rollout import RolloutRefused, rollout_advance, rollout_end, rollout_start
-from checklists.core.services import criterion_tick, plan_import
+from checklists.core.services import criterion_tick, plan_import, readiness_check
 from checklists.engine.plan import load_plan
 from checklists.models import Launch
 from metrics.models import Source
@@ -170,3 +170,37 @@ def test_a_false_alarm_resumes_the_watch_once_the_trigger_is_quiet(shop, aws):
     launch = rollout_end(launch, outcome="resume", reason="the alarm's threshold was wrong")
     assert served(launch)["watch"]["phase"] == "live"
     assert Launch.objects.get(pk=launch.pk).tripped_at is None
+
+
+def test_the_clock_records_a_stage_that_has_held_so_its_button_turns_on(shop, aws):
+    criterion_tick(shop.criteria.get(key="smoke"), checked=True)
+    launch = rollout_start(shop)
+    readiness_check(launch.pk)  # the state the page was last looked at with: live, holding
+    button = 'action="/launches/shop/rollout/advance/"'
+    golive = render_and_share(launch.pk).html["golive"]
+    assert button in golive and "disabled" in golive.split(button)[1].split("</form>")[0]
+    time.sleep(1.1)
+    assert readiness_check(launch.pk) is True  # the hold passed: a change of state, recorded
+    event = launch.events.order_by("-version").first()
+    assert event.kind == "readiness.changed"
+    assert event.summary == "ramp-up: stage canary has held and may go on"
+    golive = render_and_share(launch.pk).html["golive"]
+    assert "disabled" not in golive.split(button)[1].split("</form>")[0]
+    assert readiness_check(launch.pk) is False  # and once only
+
+
+def test_a_plan_reimported_with_fewer_stages_leaves_the_launch_at_its_last(shop, aws):
+    criterion_tick(shop.criteria.get(key="smoke"), checked=True)
+    launch = rollout_start(shop)
+    time.sleep(1.1)
+    launch = rollout_advance(launch)
+    plan_import(
+        load_plan(
+            PLAN.replace("    - {key: full, title: All traffic, traffic: 100}\n", ""), "shop.yaml"
+        )
+    )
+    watch = served(launch)["watch"]
+    assert [s["status"] for s in watch["stages"]] == ["current"]
+    assert watch["phase"] == "live"
+    with pytest.raises(RolloutRefused, match="last stage"):
+        rollout_advance(launch)

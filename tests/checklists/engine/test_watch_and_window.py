@@ -145,6 +145,7 @@ def test_a_failing_trigger_means_roll_back_and_a_blind_one_is_said():
         "stage": "canary",
         "fired": ["errors"],
         "reason": "Errors: errors is warn.",
+        "can_advance": False,
     }
     criteria["errors"] = result("errors", "pass")
     latched = evaluate_watch(live(tripped_at=NOW, tripped_reason="5xx"), criteria, "GO", NOW)
@@ -157,6 +158,21 @@ def test_the_watch_completes_at_the_last_stage_after_its_hours():
     assert evaluate_watch(live(), criteria, "GO", late).phase == "live"  # still at 10%
     done = evaluate_watch(live(stage=1), criteria, "GO", late)
     assert done.phase == "complete" and done.headline == "Watch complete: 24 h live, all clear."
+    # over: an alarm a week later is shown, not a reason to roll back
+    criteria["errors"] = result("errors", "warn", failing=True)
+    later = evaluate_watch(live(stage=1), criteria, "GO", late + timedelta(days=7))
+    assert later.phase == "complete" and later.fired == ("errors",)
+    # a trip recorded before the end stands
+    tripped = evaluate_watch(live(stage=1, tripped_at=NOW), criteria, "GO", late)
+    assert tripped.phase == "rollback"
+
+
+def test_a_stage_that_has_held_is_a_change_of_state_the_clock_records():
+    criteria = {"smoke": result("smoke", "pass"), "errors": result("errors", "pass")}
+    rollout = live(stage_at=NOW - timedelta(minutes=10))
+    holding = evaluate_watch(rollout, criteria, "GO", NOW).state()
+    held = evaluate_watch(rollout, criteria, "GO", NOW + timedelta(minutes=20)).state()
+    assert (holding["can_advance"], held["can_advance"]) == (False, True)
 
 
 def task(key, minutes, status="pending", started=None, done=None, deps=()):
@@ -182,6 +198,7 @@ def test_the_forecast_goes_at_the_pace_of_the_work_done():
         task("d", 45, deps=("c",)),
         task("e", 60),  # in parallel with c and d
         task("f", 5, "done", None, t0),  # done without being started: not timed
+        task("g", 30, "done", t0, t0 + timedelta(seconds=20)),  # two clicks: not timed
     )
     assert pace_of(tasks) == (2.0, 2)
     spec = engine.PlanIn(
