@@ -83,9 +83,18 @@ def subscription_create(
     )
     subscription.full_clean()
     with transaction.atomic():
+        alone = not Subscription.objects.filter(launch=launch, active=True).exists()
+        fresh = Launch.objects.get(pk=launch.pk)  # its state now, not when the view read it
         subscription.save()
         # The baseline: a new subscriber hears of changes from now on, not of the launch's past.
-        if not LaunchNotice.objects.filter(launch=launch).exists():
+        # Nobody else following means nothing kept told_state current (the sweep skips launches
+        # nobody follows): it is reset to now, and a flush still due from then is dropped.
+        if alone:
+            LaunchNotice.objects.update_or_create(
+                launch=launch,
+                defaults={"told_state": current_state(fresh), "flush_due_at": None},
+            )
+        elif not LaunchNotice.objects.filter(launch=launch).exists():
             LaunchNotice.objects.create(launch=launch, told_state=current_state(launch))
     cache.delete(_watching_key(launch.pk))
     return subscription
@@ -313,23 +322,34 @@ def _attempt(subscription: Subscription, message: Message, now) -> bool:
     try:
         send(subscription, message)
     except transports.DeliveryError as exc:
-        message.attempts += 1
-        message.last_error = str(exc)[:500]
-        message.next_attempt_at = now + backoff(message.attempts)
-        message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-        log.warning(
-            "notification %s of subscription %s failed (attempt %s): %s",
-            message.sequence,
-            subscription.pk,
-            message.attempts,
-            message.last_error,
-        )
-        _deliver_soon(subscription.pk, countdown=backoff(message.attempts).total_seconds())
+        _failed(subscription, message, now, str(exc))
+        return False
+    except Exception as exc:
+        # A bug or a case no transport foresaw: still a failed attempt, recorded and backed off.
+        # Uncaught, it recorded nothing and the sweep re-queued the message every 10 s forever.
+        log.exception("notification %s of subscription %s", message.sequence, subscription.pk)
+        text = f"{type(exc).__name__}: {exc}".replace(subscription.target, "…")  # its secret
+        _failed(subscription, message, now, text)
         return False
     message.status, message.sent_at = Message.Status.SENT, timezone.now()
     message.attempts += 1
     message.save(update_fields=["status", "sent_at", "attempts"])
     return True
+
+
+def _failed(subscription: Subscription, message: Message, now, error: str) -> None:
+    message.attempts += 1
+    message.last_error = error[:500]
+    message.next_attempt_at = now + backoff(message.attempts)
+    message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    log.warning(
+        "notification %s of subscription %s failed (attempt %s): %s",
+        message.sequence,
+        subscription.pk,
+        message.attempts,
+        message.last_error,
+    )
+    _deliver_soon(subscription.pk, countdown=backoff(message.attempts).total_seconds())
 
 
 def send(subscription: Subscription, message: Message) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 import urllib3
+from apprise.plugins.email import NotifyEmail
 from django.conf import settings
 from django.core.mail import EmailMessage
 
@@ -34,30 +35,56 @@ class BadTarget(ValueError):
 
 
 def shown_target(kind: str, target: str) -> str:
-    """What a page may show of a target: an address, or a URL's scheme and host only (the path
-    and query of a webhook URL carry its secret)."""
+    """What a page may show of a target: an address, a URL's scheme and host only (the path
+    and query of a webhook URL carry its secret), or a chat service's name only (in an apprise
+    URL the "host" is often the token itself: tgram://<bot token>/..., discord://<id>/<token>)."""
     if kind == "email":
         return target
     parts = urlsplit(target)
-    port = f":{parts.port}" if parts.port else ""
+    if kind == "apprise":
+        return f"{parts.scheme or '?'}://…"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: shown without it rather than a page that fails
+        port = ""
     return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
 
 
-def _private(host: str) -> bool:
+# Never a webhook, whatever NOTIFY_ALLOW_PRIVATE_TARGETS says: link-local holds the cloud
+# metadata endpoints (169.254.169.254: the instance's credentials); 0.0.0.0/8 reaches the local
+# host on Linux; multicast, broadcast and reserved ranges are no receiver.
+_NEVER = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        *("0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"),
+        *("::/128", "fe80::/10", "fec0::/10", "ff00::/8"),
+    )
+)
+
+
+def _addresses(host: str) -> set:
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise BadTarget(f"The host {host} cannot be resolved.") from exc
-    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    return any(not a.is_global for a in addresses)
+    found = set()
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        # ::ffff:169.254.169.254 is 169.254.169.254
+        found.add(getattr(address, "ipv4_mapped", None) or address)
+    return found
 
 
 def check_host(host: str | None) -> None:
-    """Refuse private, loopback and link-local targets unless the setting allows them (an
-    outgoing request must not become a way into the internal network)."""
+    """Refuse link-local, unspecified, multicast and reserved targets always, and private and
+    loopback ones unless the setting allows them (an outgoing request must not become a way into
+    the internal network)."""
     if not host:
         raise BadTarget("The URL names no host.")
-    if not settings.NOTIFY_ALLOW_PRIVATE_TARGETS and _private(host):
+    addresses = _addresses(host)
+    if any(any(a in n for n in _NEVER if n.version == a.version) for a in addresses):
+        raise BadTarget(f"The host {host} is a link-local or special address; never allowed.")
+    if not settings.NOTIFY_ALLOW_PRIVATE_TARGETS and any(not a.is_global for a in addresses):
         raise BadTarget(f"The host {host} is a private or local address; it is not allowed here.")
 
 
@@ -70,12 +97,32 @@ def check_url(url: str) -> str:
     return url
 
 
+# Services that let the user choose http or https post to a server the user names: its host is
+# checked. The others post to their vendor's public host, and their "host" is part of a token
+# (discord://<webhook id>/<token>, pover://<user>@<app token>, tgram://<bot token>/<chat>):
+# resolving it refused real ids. Exceptions either way are below, in _apprise_host.
+_VENDOR_ONLY = frozenset({"pushme", "sfr"})  # no https variant, yet a vendor's host
+
+
+def _apprise_host(scheme: str, plugin) -> str | None:
+    """The host the plugin will connect to when the user named it, else None."""
+    if isinstance(plugin, NotifyEmail):
+        return plugin.smtp_host or plugin.host  # mailto's server: smtp=, or the address's domain
+    if not type(plugin).protocol or scheme in _VENDOR_ONLY:
+        return None
+    if getattr(plugin, "mode", None) in ("cloud", "t2bot"):  # ntfy://topic, matrix t2bot
+        return None
+    return getattr(plugin, "host", None) or "localhost"  # desktop ones (dbus://) post locally
+
+
 def check_apprise(url: str) -> str:
     url = url.strip()
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         raise BadTarget("apprise does not understand this URL (see its list of services).")
-    check_host(getattr(plugin, "host", None) or "localhost")
+    host = _apprise_host(urlsplit(url).scheme.lower(), plugin)
+    if host is not None:
+        check_host(host)
     return url
 
 
@@ -88,7 +135,10 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _post(url: str, body: bytes, headers: dict) -> None:
-    check_url(url)  # again at send time: the name may resolve elsewhere since it was added
+    try:  # again at send time: the name may resolve elsewhere since it was added
+        check_url(url)
+    except BadTarget as exc:  # no DNS, or now a private address: a failure, retried later
+        raise DeliveryError(str(exc)) from None
     timeout = urllib3.Timeout(connect=3, read=settings.NOTIFY_TIMEOUT_SECONDS)
     try:
         answer = _http.request(

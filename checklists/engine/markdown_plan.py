@@ -194,6 +194,12 @@ def _slug(text: str, limit: int = 40) -> str:
     return slug or "item"
 
 
+def _launch_slug(name: str) -> str:
+    # /launches/new/ is the new-launch page, so the loader refuses a launch called "new"
+    slug = _slug(name, 50)
+    return "new-launch" if slug == "new" else slug
+
+
 def _unique(key: str, taken: set[str]) -> str:
     candidate, n = key, 2
     while candidate in taken:
@@ -959,7 +965,7 @@ def markdown_draft(text: str, path: str = "<markdown>", slug: str = "") -> Draft
         raise NotAPlan(f"{path}: no task, checklist, threshold or risk found: nothing to draft")
     name = r.name or "Imported launch plan"
     launch = LaunchSpec(
-        slug=slug or _slug(name, 50),
+        slug=slug or _launch_slug(name),
         name=name,
         summary="\n".join(r.summary),
         target_at=r.target,
@@ -978,8 +984,10 @@ def markdown_draft(text: str, path: str = "<markdown>", slug: str = "") -> Draft
     yaml_text = header + dump_plan(plan)
     try:  # the draft must be a plan the loader takes as it is
         plan = load_plan(yaml_text, path)
-    except PlanError as exc:  # a bug here, not in the markdown: say so plainly
-        raise RuntimeError(f"the draft of {path} does not load: {exc}") from exc
+    except PlanError as exc:
+        # e.g. a --slug the loader refuses: said like any other input it cannot draft (the
+        # command and the page show NotAPlan's message; a RuntimeError was a traceback, a 500)
+        raise NotAPlan(f"the draft of {path} does not load: {exc}") from exc
     return Draft(plan, yaml_text, tuple(sorted(r.skipped, key=lambda s: s.line)))
 
 

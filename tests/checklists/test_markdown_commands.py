@@ -133,3 +133,11 @@ def test_new_launch_refuses_plainly(demo, args, message):
     with pytest.raises(CommandError, match=message):
         run("new_launch", *args)
     assert Launch.objects.count() == 1
+
+
+def test_a_slug_the_loader_refuses_exits_with_its_reason_not_a_traceback(tmp_path):
+    path = tmp_path / "plan.md"
+    path.write_text("# Plan\n\n- Deploy (2h)\n")
+    with pytest.raises(CommandError, match="'new' is kept for the new-launch page") as caught:
+        run("import_markdown", str(path), "--slug", "new")
+    assert caught.value.returncode == 2

@@ -17,7 +17,7 @@ from checklists.core.services import criterion_tick, task_move
 from checklists.models import Criterion, Launch, Task
 from checklists.signals import readiness_settled
 from notifications import services
-from notifications.models import Message, Subscription
+from notifications.models import LaunchNotice, Message, Subscription
 from tests.notifications.receivers import Receiver
 from tests.support.runs import shifted
 
@@ -187,3 +187,21 @@ def test_real_k6_runs_tell_the_verdict_the_figures_and_then_the_all_clear(demo, 
     assert passed[0].startswith("WhatsApp SaaS backend go-live: verdict NO GO → PENDING.")
     assert "All clear: nothing is failing any more" in passed
     assert any(line.startswith("Peak load test p95 < 400ms: fail → pass (") for line in passed)
+
+
+def test_a_subscriber_after_a_quiet_spell_hears_of_changes_from_then_not_of_the_past(demo, clock):
+    with Receiver() as first, Receiver() as later:
+        services.subscription_remove(subscribe(demo, "slack", first.url))  # told_state: then
+        _set_state(demo, {"phase": "live", "fired": [], "reason": ""})  # nobody follows now
+        services.change_noted(demo.pk)  # even a flush left due from then
+        settle(clock, seconds=14 * 24 * 3600)
+        subscribe(demo, "slack", later.url)
+        notice = LaunchNotice.objects.get(launch=demo)
+        assert notice.told_state == Launch.objects.get(pk=demo.pk).readiness_state
+        assert notice.flush_due_at is None
+        settle(clock)
+        assert later.received == []  # not "Went live", weeks after
+        _set_state(demo, {"phase": "rollback", "fired": ["alb-5xx"], "reason": "ALB 5XX"})
+        settle(clock)
+    assert first.received == []
+    assert len(later.received) == 1 and "ROLL BACK" in later.received[0]["json"]["text"]

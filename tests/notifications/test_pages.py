@@ -98,3 +98,16 @@ def test_a_launch_takes_a_bounded_number_of_subscriptions(client, demo, monkeypa
     with pytest.raises(services.Refused, match="2 subscriptions, the most"):
         services.subscription_create(launch=demo, kind="email", target="p3@example.com")
     assert Subscription.objects.count() == 2
+
+
+def test_a_chat_service_is_shown_by_its_name_only_never_its_token(admin_client, demo):
+    # a Telegram bot token has a colon where a port would be: urlsplit's .port raised, a 500
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    made = Subscription.objects.create(
+        launch=demo, kind="apprise", target=f"tgram://{token}/-100123", created_by="t"
+    )
+    page = admin_client.get("/launches/whatsapp-saas/notifications/")
+    assert page.status_code == 200
+    assert "tgram://…" in page.content.decode()
+    assert "123456789" not in page.content.decode() and "AAH" not in page.content.decode()
+    assert str(made) == f"Chat service (apprise URL) tgram://… ({demo.pk})"

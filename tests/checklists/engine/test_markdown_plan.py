@@ -279,3 +279,15 @@ def test_nothing_plan_like_is_refused():
 def test_bad_input_is_refused_plainly(data, message):
     with pytest.raises(NotAPlan, match=message):
         markdown_text(data, "x.md")
+
+
+def test_a_plan_titled_new_gets_a_slug_the_loader_takes():
+    # /launches/new/ is the new-launch page: the loader refuses a launch called "new"
+    d = markdown_draft("# New\n\n- Deploy (2h)\n", "new.md")
+    assert d.plan.launch.slug == "new-launch"
+    assert load_plan(d.yaml).launch.slug == "new-launch"
+
+
+def test_a_draft_that_does_not_load_is_not_a_plan_with_the_loaders_reason():
+    with pytest.raises(NotAPlan, match=r"does not load: .*'new' is kept for the new-launch"):
+        markdown_draft("# Plan\n\n- Deploy (2h)\n", "plan.md", slug="new")

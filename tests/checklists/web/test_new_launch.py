@@ -139,3 +139,9 @@ def test_a_launch_from_an_earlier_one_has_its_plan_and_none_of_its_state(client,
         {"action": "copy", "source": "whatsapp-saas", "slug": "wa-next", "name": "Again"},
     )
     assert again.status_code == 400 and "exists already" in again.content.decode()
+
+
+def test_a_plan_titled_new_is_drafted_as_new_launch(client, staff):
+    answer = draft(client, markdown="# New\n\n- Deploy (2h)\n")
+    assert answer.status_code == 200
+    assert "new-launch" in answer.content.decode()
