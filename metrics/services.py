@@ -169,8 +169,10 @@ def _record_success(source: Source, result, now) -> int:
             aggregate="value",
             window_s=0,
             value=ALARM_VALUES.get(a.state),
-            at=a.updated_at,
-            text=f"{a.state}: {a.reason}"[:500],
+            # the state is known as of this poll: an alarm OK for a week is news now, not a
+            # week-old reading (it would turn stale five minutes after its last change)
+            at=now,
+            text=f"{a.state}: {a.reason} (since {a.updated_at:%Y-%m-%d %H:%M} UTC)"[:500],
             polled_at=now,
         )
         for a in result.alarms

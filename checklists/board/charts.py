@@ -73,23 +73,8 @@ def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = N
     elif target is not None:
         # Far off (a target long past, or weeks away): drawn to scale, the tasks would be
         # slivers. Said at the edge instead.
-        before = target < first
-        notes.append(
-            {
-                "name": "target",
-                "x": 1,
-                "xref": "paper",
-                "xanchor": "right",
-                "y": 1,
-                "yref": "paper",
-                "yanchor": "bottom",
-                "yshift": 16,  # a line above the now-line's label, which it would cover
-                "text": f"target {_hhmm_full(target)} UTC"
-                f"{' (before this chart)' if before else ' →'}",
-                "showarrow": False,
-                "font": {"color": "#c62828", "size": 11},
-            }
-        )
+        side = " (before this chart)" if target < first else " →"
+        notes.append(_edge_note("target", f"target {_hhmm_full(target)} UTC{side}"))
     pad = max((last - first) * 0.03, timedelta(minutes=10))
     return {
         "data": traces,
@@ -112,16 +97,17 @@ def gantt_figure(tasks, now: datetime | None = None, target: datetime | None = N
     }
 
 
-def _edge_note(text: str) -> dict:
+def _edge_note(name: str, text: str) -> dict:
+    """A moment too far off to draw to scale, said at the chart's top right edge."""
     return {
-        "name": "deadline",
+        "name": name,
         "x": 1,
         "xref": "paper",
         "xanchor": "right",
         "y": 1,
         "yref": "paper",
         "yanchor": "bottom",
-        "yshift": 16,
+        "yshift": 16,  # a line above the now-line's label, which it would cover
         "text": text,
         "showarrow": False,
         "font": {"color": "#c62828", "size": 11},
@@ -228,7 +214,7 @@ def burndown_figure(tasks, anchor: datetime, pace: float, window=(None, None), t
         # far off (a window long past, or weeks away): drawn to scale the lines would be a dot
         shown = "launch window" if closes else "target"
         side = " (before this chart)" if deadline < first else " →"
-        notes.append(_edge_note(f"{shown} {_hhmm_full(opens or target)} UTC{side}"))
+        notes.append(_edge_note("deadline", f"{shown} {_hhmm_full(opens or target)} UTC{side}"))
         opens = closes = target = None
     if opens and closes:
         first, last = min(first, opens), max(last, closes)

@@ -6,17 +6,21 @@ or resumed, each change an Event whose version is rebuilt as it was served."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import orjson
 import pytest
+import time_machine
+from django.utils import timezone
 
 from checklists.board.report import as_markdown
 from checklists.board.sections import past_json, render_and_share
 from checklists.core.rollout import RolloutRefused, rollout_advance, rollout_end, rollout_start
+from checklists.core.selectors import board_for_slug
 from checklists.core.services import criterion_tick, plan_import, readiness_check
 from checklists.engine.plan import load_plan
 from checklists.models import Launch
-from metrics.models import Source
+from metrics.models import Source, SourceReading
 from metrics.services import source_poll
 
 PLAN = """
@@ -204,3 +208,14 @@ def test_a_plan_reimported_with_fewer_stages_leaves_the_launch_at_its_last(shop,
     assert watch["phase"] == "live"
     with pytest.raises(RolloutRefused, match="last stage"):
         rollout_advance(launch)
+
+
+def test_an_alarm_quiet_for_long_is_watched_as_of_its_last_poll(shop, aws):
+    """CloudWatch changes an alarm's timestamp only when its state changes: one OK for half an
+    hour, polled now, is fresh news that it is OK, not a reading half an hour old."""
+    with time_machine.travel(timezone.now() + timedelta(minutes=30), tick=True):
+        poll(shop)
+        trigger = board_for_slug("shop").readiness.watch.triggers[0]
+        assert trigger.status == "ok", trigger.why
+        reading = SourceReading.objects.filter(metric="api-5xx").latest("polled_at")
+        assert reading.text.startswith("OK: test (since ")
