@@ -53,7 +53,7 @@ def rollout_start(launch: Launch, *, actor=None) -> Launch:
             launch,
             kind="rollout.started",
             subject=f"launch:{launch.slug}",
-            summary=f"went live{first}; watching {launch.rollout['watch_minutes'] // 60} h",
+            summary=f"went live{first}; watching {engine.hours(launch.rollout['watch_minutes'])}",
             actor=actor,
             before={"phase": "preparing"},
             after={"phase": "live", "stage": stages[0]["key"] if stages else None},

@@ -116,7 +116,7 @@ def _trigger(key: str, result) -> TriggerResult:
     return TriggerResult(key, title, "ok", result.why)
 
 
-def _hours(minutes: int) -> str:
+def hours(minutes: int) -> str:
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
@@ -177,7 +177,7 @@ def evaluate_watch(rollout: RolloutIn, criteria: Mapping, verdict: str, now: dat
     elif done:
         # over: a trigger failing now is shown, no longer a reason to roll back
         phase = COMPLETE
-        headline = f"Watch complete: {_hours(rollout.watch_minutes)} live, all clear."
+        headline = f"Watch complete: {hours(rollout.watch_minutes)} live, all clear."
     else:
         phase = LIVE
         current = next((s for s in stages if s.status == "current"), None)

@@ -96,7 +96,9 @@ def test_it_goes_live_only_on_go(shop, aws):
         rollout_start(shop)
     criterion_tick(shop.criteria.get(key="smoke"), checked=True)
     launch = rollout_start(shop)
-    assert launch.phase == "live" and launch.events.filter(kind="rollout.started").exists()
+    assert launch.phase == "live"
+    started = launch.events.get(kind="rollout.started")
+    assert started.summary == "went live at Canary (10% of traffic); watching 24 h"
     board = served(launch)
     assert board["verdict"] == "GO"
     assert board["watch"]["phase"] == "live"
