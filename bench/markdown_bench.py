@@ -19,6 +19,7 @@ SEED = ROOT / "tests" / "fixtures" / "markdown" / "launch-action-plan.md"
 
 
 def timed(data: bytes, repeat: int) -> tuple[float, int]:
+    # imported once main() has put the repository on sys.path (the bench runs as a script)
     from checklists.engine.markdown_plan import markdown_draft, markdown_text
 
     runs, draft = [], None
