@@ -169,7 +169,7 @@ def etag_matches(header: str, etag: str) -> bool:
 
 
 TOKEN_PARAMS = ("token", "access_token", "api_key", "apikey", "key")
-FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv")
+FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv", "locust-json")
 
 
 def _token_in_url(request) -> HttpResponse | None:

@@ -468,7 +468,13 @@ def openapi_document() -> dict:
                                         "test": {"type": "string"},
                                         "format": {
                                             "type": "string",
-                                            "enum": ["auto", "k6-json", "k6-summary", "locust-csv"],
+                                            "enum": [
+                                                "auto",
+                                                "k6-json",
+                                                "k6-summary",
+                                                "locust-csv",
+                                                "locust-json",
+                                            ],
                                         },
                                     },
                                 }

@@ -2,7 +2,7 @@
 
 Pure Python (orjson + hdrhistogram), no Django. Public API:
 
-    detect_format(path) -> "k6-json" | "k6-summary" | "locust-csv"
+    detect_format(path) -> "k6-json" | "k6-summary" | "locust-csv" | "locust-json"
     parse_file(path, fmt="auto", *, progress=None) -> RunResult
     ParseError, RunResult, Stats, SeriesPoint
     derived: spike_recovery, latency_drift, flow_success (metrics.parsers.derived)
@@ -22,6 +22,7 @@ from .errors import ParseError
 from .k6_result import parse_k6_ndjson
 from .k6_summary import parse_k6_summary
 from .locust_csv import parse_locust
+from .locust_json import parse_locust_json
 from .model import RunResult, SeriesPoint, Stats
 from .reader import CallbackError, Progress
 
@@ -39,7 +40,7 @@ __all__ = [
     "spike_recovery",
 ]
 
-FORMATS = ("k6-json", "k6-summary", "locust-csv")
+FORMATS = ("k6-json", "k6-summary", "locust-csv", "locust-json")
 # What bad data could provoke in a parser bug. Deliberately not `Exception`: asynchronous
 # exceptions such as Celery's SoftTimeLimitExceeded must pass through untouched.
 _DATA_ERRORS = (
@@ -90,4 +91,6 @@ def _parse(path, fmt: str, progress: Progress | None) -> RunResult:
         return parse_k6_summary(path, progress)
     if fmt == "locust-csv":
         return parse_locust(path, progress)
+    if fmt == "locust-json":
+        return parse_locust_json(path, progress)
     raise ParseError(f"unknown format {fmt!r} (expected auto or one of {', '.join(FORMATS)})")

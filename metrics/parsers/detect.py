@@ -7,6 +7,7 @@ gzip is recognised by its magic bytes (1f 8b) and looked through. Then:
               `JSON.stringify(data)` dump, one line or pretty-printed)
   locust-csv  a CSV whose header has Type/Method, Name and Request Count (or Locust 0.13-0.14's
               "# requests"); also a `--csv` prefix whose PREFIX_stats.csv exists
+  locust-json a JSON array (Locust 2.x `--json` / `--json-file`; its parser checks the entries)
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def locust_stats_path(path: str | os.PathLike) -> Path | None:
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """ "k6-json" | "k6-summary" | "locust-csv" for the file (or Locust prefix) at `path`."""
+    """ "k6-json" | "k6-summary" | "locust-csv" | "locust-json" for the file (or Locust prefix)
+    at `path`."""
     if locust_stats_path(path) is not None:
         return "locust-csv"
     if not Path(path).is_file():
@@ -58,9 +60,7 @@ def sniff(head: bytes) -> str:
     if first.startswith(b"{"):
         return _sniff_json(first)
     if first.startswith(b"["):
-        raise ParseError(
-            "a JSON array is not a k6 result (k6 --out json writes one object per line)"
-        )
+        return "locust-json"  # Locust's --json stats; its parser says when an array is not
     return _sniff_csv(first)
 
 

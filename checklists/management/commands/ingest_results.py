@@ -9,7 +9,7 @@ from metrics.parsers import ahead
 from metrics.selectors import run_json
 from metrics.services import IngestError, run_ingest
 
-FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv")
+FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv", "locust-json")
 
 
 class Command(BaseCommand):
