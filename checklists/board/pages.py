@@ -38,6 +38,7 @@ def page_context(board) -> dict:
     titles = {c.key: c.spec.title for c in r.criteria}
     waivers = [w for w in launch.waivers.all() if w.revoked_at is None and w.expires_at > board.now]
     unconfigured = evidence.unconfigured_sources(launch.pk)
+    since = _forecast_from(r.plan.tasks, launch)
     for w in waivers:
         w.criterion_title = titles.get(w.criterion, w.criterion)
     decision = launch.decisions.order_by("-decided_at").first()
@@ -51,11 +52,11 @@ def page_context(board) -> dict:
         "sections": [(SECTION_TITLES.get(k, k), items) for k, items in sections.items()],
         "flow": [{"edge": label, "gate": g} for label, g in zip(labels, r.gates, strict=False)],
         "flow_goal": labels[-1] or "GO",
-        "gantt": gantt_figure(r.plan.tasks, _forecast_from(r.plan.tasks, launch), launch.target_at),
+        "gantt": gantt_figure(r.plan.tasks, since, launch.target_at),
         "burndown": burndown_figure(
             r.plan.tasks,
-            _forecast_from(r.plan.tasks, launch),
-            pace_of(r.plan.tasks)[0],
+            since,
+            pace_of(r.plan.tasks)[0],  # unrounded (the JSON's pace is rounded for reading)
             (r.plan.window_start, r.plan.window_end),
             launch.target_at,
         ),
