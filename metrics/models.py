@@ -157,6 +157,8 @@ class Run(models.Model):
     timeout_breakdown = models.JSONField(default=dict, blank=True)
     lines = models.BigIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
+    # the encoding guessed for a file whose text was not UTF-8 (its names were decoded with it)
+    encoding = models.CharField(max_length=40, blank=True)
     # what people say about it
     invalid_reason = models.CharField(max_length=300, blank=True)
     invalidated_by = models.CharField(max_length=150, blank=True)

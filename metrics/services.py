@@ -234,6 +234,8 @@ def _announce_source(source: Source, kind: str, summary: str) -> None:
 # --- load-test runs ----------------------------------------------------------------------------
 log = logging.getLogger(__name__)
 LOCUST_PARTS = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
+# Locust <= 0.13.2 wrote its counts and its percentiles to two files; either one names both
+LOCUST_OLD_PAIR = ("_requests.csv", "_distribution.csv")
 RESULT_FIELDS = (
     "tool",
     "format",
@@ -270,11 +272,17 @@ class Ingested:
 
 
 def content_files(path: str | os.PathLike) -> list[Path]:
-    """The files a result consists of: the file, or a Locust --csv prefix's parts."""
+    """The files a result consists of: the file, or a Locust --csv prefix's parts (and the
+    other half of Locust <= 0.13.2's _requests.csv / _distribution.csv pair)."""
     path = Path(path)
     if path.is_file():
+        for suffix in LOCUST_OLD_PAIR:
+            if path.name.endswith(suffix):
+                prefix = str(path)[: -len(suffix)]
+                pair = [Path(prefix + s) for s in LOCUST_OLD_PAIR]
+                return [p for p in pair if p.is_file()]
         return [path]
-    parts = [Path(f"{path}{suffix}") for suffix in LOCUST_PARTS]
+    parts = [Path(f"{path}{suffix}") for suffix in (*LOCUST_PARTS, *LOCUST_OLD_PAIR)]
     found = [p for p in parts if p.is_file()]
     if not found:
         raise IngestError(f"{path}: no such file (nor Locust files {path}_stats.csv ...)")
@@ -298,6 +306,7 @@ def _result_values(result: RunResult) -> dict:
     values = {name: getattr(result, name) for name in RESULT_FIELDS}
     values |= {name: data[name] for name in RESULT_JSON_FIELDS}
     values["incomplete_reason"] = values["incomplete_reason"] or ""
+    values["encoding"] = result.encoding or ""
     return values
 
 

@@ -19,6 +19,7 @@ from checklists.models import ApiToken, Launch
 from checklists.web.openapi import openapi_document
 from checklists.web.versions import BadQuestion, asked_version
 from checklists.web.views import launch_summaries
+from metrics.parsers import FORMATS as PARSER_FORMATS
 from metrics.selectors import run_by_id, run_json
 from metrics.services import IngestError, run_accept_upload, sniff_format
 from metrics.uploads import HashingUploadHandler, discard
@@ -169,7 +170,7 @@ def etag_matches(header: str, etag: str) -> bool:
 
 
 TOKEN_PARAMS = ("token", "access_token", "api_key", "apikey", "key")
-FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv", "locust-json")
+FORMATS = ("auto", *PARSER_FORMATS)
 
 
 def _token_in_url(request) -> HttpResponse | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from metrics.parsers import FORMATS as PARSER_FORMATS
+
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 LATENCY_KEYS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "avg_ms", "min_ms")
 STATS = {
@@ -468,13 +470,7 @@ def openapi_document() -> dict:
                                         "test": {"type": "string"},
                                         "format": {
                                             "type": "string",
-                                            "enum": [
-                                                "auto",
-                                                "k6-json",
-                                                "k6-summary",
-                                                "locust-csv",
-                                                "locust-json",
-                                            ],
+                                            "enum": ["auto", *PARSER_FORMATS],
                                         },
                                     },
                                 }

@@ -1,8 +1,9 @@
-"""Streaming parsers for load-test results: k6 NDJSON, k6 summaries and Locust CSV.
+"""Streaming parsers for load-test results: k6 NDJSON and summaries, Locust CSV and JSON,
+JMeter JTL (CSV and XML).
 
-Pure Python (orjson + hdrhistogram), no Django. Public API:
+Pure Python (orjson, hdrhistogram, charset-normalizer), no Django. Public API:
 
-    detect_format(path) -> "k6-json" | "k6-summary" | "locust-csv" | "locust-json"
+    detect_format(path) -> one of FORMATS
     parse_file(path, fmt="auto", *, progress=None) -> RunResult
     ParseError, RunResult, Stats, SeriesPoint
     derived: spike_recovery, latency_drift, flow_success (metrics.parsers.derived)
@@ -19,6 +20,7 @@ import zlib
 from .derived import Drift, Recovery, flow_success, latency_drift, spike_recovery
 from .detect import detect_format
 from .errors import ParseError
+from .jmeter import parse_jmeter
 from .k6_result import parse_k6_ndjson
 from .k6_summary import parse_k6_summary
 from .locust_csv import parse_locust
@@ -40,7 +42,7 @@ __all__ = [
     "spike_recovery",
 ]
 
-FORMATS = ("k6-json", "k6-summary", "locust-csv", "locust-json")
+FORMATS = ("k6-json", "k6-summary", "locust-csv", "locust-json", "jmeter-csv", "jmeter-xml")
 # What bad data could provoke in a parser bug. Deliberately not `Exception`: asynchronous
 # exceptions such as Celery's SoftTimeLimitExceeded must pass through untouched.
 _DATA_ERRORS = (
@@ -93,4 +95,6 @@ def _parse(path, fmt: str, progress: Progress | None) -> RunResult:
         return parse_locust(path, progress)
     if fmt == "locust-json":
         return parse_locust_json(path, progress)
+    if fmt in ("jmeter-csv", "jmeter-xml"):
+        return parse_jmeter(path, fmt, progress)
     raise ParseError(f"unknown format {fmt!r} (expected auto or one of {', '.join(FORMATS)})")

@@ -1,6 +1,11 @@
 """Locust `--csv PREFIX` output: PREFIX_stats.csv (+ _stats_history.csv, _failures.csv,
 _exceptions.csv when present). Locust 1.x/2.x headers, and 0.13.3-0.14 ("# requests",
-"Requests Failed/s", quoted) through column aliases.
+"Requests Failed/s", quoted) through column aliases. Locust <= 0.13.2 wrote two files instead,
+PREFIX_requests.csv (counts and times, a "None","Total" or "None","Aggregated" row) and
+PREFIX_distribution.csv (the percentiles, "GET /name" in one column, a "Total" row): given the
+prefix or either file, the two are merged; a percentile neither holds stays None.
+A file not in UTF-8 (a Windows locale's code page) is decoded with the encoding guessed
+(texts.py), said on the run.
 
 overall = the Aggregated row; endpoints = the other rows keyed "TYPE Name"; one scenario
 "default"; series = the Aggregated rows of the history (requests/failures per row are the
@@ -22,6 +27,7 @@ from .detect import LOCUST_ALIASES, LOCUST_REQUIRED, locust_stats_path
 from .errors import ParseError
 from .model import RunResult, SeriesPoint, Stats
 from .reader import Progress, read_all, report
+from .texts import decode_text
 from .timeouts import locust_timeout_label
 
 MAX_CSV = 64 << 20
@@ -43,8 +49,11 @@ _PCT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 class Table:
     """A parsed CSV: header names, rows as dicts, and each row's line number."""
 
-    def __init__(self, name: str, header: list[str], rows: list[tuple[int, dict]]):
+    def __init__(
+        self, name: str, header: list[str], rows: list[tuple[int, dict]], encoding: str = "utf-8"
+    ):
         self.name, self.header, self.rows = name, header, rows
+        self.encoding = encoding
 
     def col(self, logical: str) -> str | None:
         """The actual header for a logical column name (first alias present)."""
@@ -52,12 +61,12 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """Read a CSV file (plain or gzip, UTF-8) strictly: every row as wide as the header."""
+    """Read a CSV file (plain or gzip; UTF-8 or the code page guessed) strictly: every row as
+    wide as the header."""
     raw = read_all(path, MAX_CSV)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"{path.name} is not valid UTF-8 text (byte {exc.start})") from None
+    if b"\x00" in raw:
+        raise ParseError(f"{path.name} is not a text file (binary data)")
+    text, encoding = decode_text(raw, path.name)
     if "\x00" in text:
         raise ParseError(f"{path.name} is not a text file (binary data)")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -76,7 +85,7 @@ def read_table(path: Path) -> Table:
             rows.append((reader.line_num, dict(zip(header, row, strict=True))))
     except csv.Error as exc:
         raise ParseError(f"{path.name}: not a readable CSV ({exc})", reader.line_num) from None
-    return Table(path.name, header, rows)
+    return Table(path.name, header, rows, encoding)
 
 
 def number(table: Table, line: int, row: dict, logical: str, *, integer=False):
@@ -134,24 +143,49 @@ def row_stats(table: Table, line: int, row: dict, pcts: dict[float, str]) -> Sta
     )
 
 
-def _files(path: str | os.PathLike) -> tuple[Path, str]:
+OLD_REQUESTS, OLD_DISTRIBUTION = "_requests.csv", "_distribution.csv"
+TOTAL_NAMES = ("Aggregated", "Total", "None Aggregated", "None Total")
+
+
+def _files(path: str | os.PathLike) -> tuple[Path, str | None, Path | None]:
+    """(the counts file, the --csv prefix when the name has one, Locust <= 0.13.2's
+    _distribution.csv when the counts are its _requests.csv)."""
     stats = locust_stats_path(path) or Path(path)
     name = stats.name
+    if name.endswith(OLD_DISTRIBUTION):
+        requests = stats.with_name(name[: -len(OLD_DISTRIBUTION)] + OLD_REQUESTS)
+        if not requests.is_file():
+            raise ParseError(
+                f"{name} is Locust's percentile file; its counts are in {requests.name}, "
+                "which is not beside it: give both (or their --csv prefix)"
+            )
+        return requests, None, stats
+    if name.endswith(OLD_REQUESTS):
+        return stats, None, stats.with_name(name[: -len(OLD_REQUESTS)] + OLD_DISTRIBUTION)
     prefix = name[: -len("_stats.csv")] if name.endswith("_stats.csv") else None
-    return stats, prefix
+    return stats, prefix, None
 
 
 def parse_locust(path: str | os.PathLike, progress: Progress | None = None) -> RunResult:
-    """Parse a Locust _stats.csv (or --csv prefix) and its sibling files into a RunResult."""
-    stats_path, prefix = _files(path)
+    """Parse a Locust _stats.csv (or --csv prefix) and its sibling files into a RunResult;
+    Locust <= 0.13.2's _requests.csv with its _distribution.csv."""
+    stats_path, prefix, distribution = _files(path)
     table = read_table(stats_path)
+    if _is_distribution(table):
+        raise ParseError(
+            f"{table.name} is Locust's percentile file (_distribution.csv); its counts are in "
+            "the _requests.csv written beside it: give that file or the --csv prefix"
+        )
     missing = [c for c in LOCUST_REQUIRED if table.col(c) is None]
     if missing:
         raise ParseError(f"not a Locust stats CSV: missing columns {', '.join(missing)}")
     res = RunResult(tool="locust", format="locust-csv", lines=len(table.rows) + 1)
+    _encoding(table, res)
     _entries(table, res)
     if prefix is not None:
         _siblings(stats_path.with_name(prefix), res)
+    if distribution is not None:
+        _distribution(distribution, res)
     if res.duration_s is None and res.overall.rps:
         res.duration_s = res.overall.requests / res.overall.rps
     _metrics(res)
@@ -159,6 +193,52 @@ def parse_locust(path: str | os.PathLike, progress: Progress | None = None) -> R
         size = stats_path.stat().st_size
         report(progress, size, size, res.lines)
     return res
+
+
+def _encoding(table: Table, res: RunResult) -> None:
+    if table.encoding != "utf-8" and res.encoding is None:
+        res.encoding = table.encoding
+        res.warnings.append(
+            f"{table.name} is not UTF-8: read as {table.encoding} (guessed from its bytes; "
+            "names only, the figures do not depend on it)"
+        )
+
+
+def _is_distribution(table: Table) -> bool:
+    names = set(table.header)
+    return {"Name", "# requests"} <= names and not names & {"Type", "Method"}
+
+
+def _distribution(path: Path, res: RunResult) -> None:
+    """Locust <= 0.13.2's percentiles, joined to the counts by "METHOD name" (its Name)."""
+    if not path.is_file():
+        res.warnings.append(
+            f"no {path.name} beside the counts: Locust <= 0.13.2 wrote the percentiles there, "
+            "so none are known (give the --csv prefix with both files)"
+        )
+        return
+    table = read_table(path)
+    if not _is_distribution(table) or table.col("Request Count") is None:
+        raise ParseError(f"{table.name}: expected Locust's Name, # requests, NN% columns")
+    _encoding(table, res)
+    res.lines += len(table.rows) + 1
+    pcts = percentile_columns(table)
+    by_key = {**res.endpoints, **dict.fromkeys(TOTAL_NAMES, res.overall)}
+    for line, row in table.rows:
+        name = row["Name"].strip()
+        st = by_key.get(name)
+        if st is None:
+            res.warnings.append(f"{table.name} line {line}: {name!r} has no counts row; left out")
+            continue
+        n = number(table, line, row, "Request Count", integer=True)
+        if n != st.requests:
+            res.warnings.append(
+                f"{table.name} line {line}: {name} has {n} requests there, {st.requests} in "
+                "the counts (files of different runs?)"
+            )
+        for p, field in ((50.0, "p50_ms"), (90.0, "p90_ms"), (95.0, "p95_ms"), (99.0, "p99_ms")):
+            if p in pcts:
+                setattr(st, field, number(table, line, {pcts[p]: row[pcts[p]]}, pcts[p]))
 
 
 def _entries(table: Table, res: RunResult) -> None:
@@ -188,6 +268,7 @@ def _siblings(prefix: Path, res: RunResult) -> None:
         path = prefix.with_name(prefix.name + suffix)
         if path.is_file():
             table = read_table(path)
+            _encoding(table, res)
             res.lines += len(table.rows) + 1
             handler(table, res)
 

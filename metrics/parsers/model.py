@@ -85,3 +85,4 @@ class RunResult(_ToDict):
     timeout_breakdown: dict[str, int] = field(default_factory=dict)
     lines: int = 0
     warnings: list[str] = field(default_factory=list)
+    encoding: str | None = None  # when the file's text was not UTF-8: the encoding guessed

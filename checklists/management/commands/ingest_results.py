@@ -5,17 +5,19 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from checklists.models import Launch
+from metrics.parsers import FORMATS as PARSER_FORMATS
 from metrics.parsers import ahead
 from metrics.selectors import run_json
 from metrics.services import IngestError, run_ingest
 
-FORMATS = ("auto", "k6-json", "k6-summary", "locust-csv", "locust-json")
+FORMATS = ("auto", *PARSER_FORMATS)
 
 
 class Command(BaseCommand):
     help = (
-        "Ingest k6 (--out json NDJSON, plain or .gz; --summary-export; handleSummary JSON) or "
-        "Locust (--csv: the _stats.csv or the prefix) results into a launch."
+        "Ingest k6 (--out json NDJSON, plain or .gz; --summary-export; handleSummary JSON), "
+        "Locust (--csv: the _stats.csv or the prefix, <= 0.13's _requests.csv and "
+        "_distribution.csv; --json) or JMeter (a .jtl, CSV or XML) results into a launch."
     )
 
     def add_arguments(self, parser):
