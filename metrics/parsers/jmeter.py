@@ -156,12 +156,7 @@ class Totals:
         if fails is not None:
             self.sec_fail.update(compress(secs, fails))
         if threads is not None:  # the active threads last written in each second
-            last = (
-                {secs[-1]: threads[-1]}
-                if secs[0] == secs[-1]
-                else dict(zip(secs, threads, strict=True))
-            )
-            for sec, active in last.items():
+            for sec, active in dict(zip(secs, threads, strict=True)).items():
                 if active.isdigit():
                     self.sec_threads[int(sec)] = int(active)
         self._series(secs, values)
