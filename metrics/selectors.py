@@ -219,6 +219,7 @@ def run_json(run, duplicate: bool = False) -> dict:
         "launch": run.launch.slug if "launch" in run._state.fields_cache else run.launch_id,
         "tool": run.tool or None,
         "format": run.format or None,
+        "encoding": run.encoding or None,
         "test": run.test or None,
         "status": run.status,
         "error": run.error or None,

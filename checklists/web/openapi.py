@@ -317,8 +317,12 @@ SCHEMAS = {
         ],
         "properties": {
             "id": {"type": "integer"},
-            "tool": {"type": ["string", "null"], "enum": ["k6", "locust", None]},
-            "format": {"type": ["string", "null"]},
+            "tool": {"type": ["string", "null"], "enum": ["k6", "locust", "jmeter", None]},
+            "format": {"type": ["string", "null"], "enum": [*PARSER_FORMATS, None]},
+            "encoding": {
+                "type": ["string", "null"],
+                "description": "the encoding guessed for a file whose text was not UTF-8",
+            },
             "test": {"type": ["string", "null"]},
             "status": {"type": "string", "enum": ["processing", "done", "failed"]},
             "error": {"type": ["string", "null"]},
