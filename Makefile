@@ -62,6 +62,7 @@ screenshot: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest_bench.py
+	$(PY) bench/jtl_bench.py
 
 # Launchboard's own launch-day load test, judged on its own board (launch launchboard-self).
 selftest: $(VENV)/.dev-installed

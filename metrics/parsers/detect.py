@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from .errors import ParseError
-from .jmeter import is_headerless_jtl, is_jtl_header
+from .jmeter import is_headerless_jtl, is_jtl_header_line
 from .reader import read_head
 
 HEAD_BYTES = 1 << 16
@@ -77,7 +77,7 @@ def sniff(head: bytes) -> str:
         if b"<testResults" in head:
             return "jmeter-xml"
         raise ParseError("XML that is not a JMeter result (no <testResults> element)")
-    if is_headerless_jtl(first):
+    if is_headerless_jtl(first) or is_jtl_header_line(first):
         return "jmeter-csv"
     return _sniff_csv(first)
 
@@ -117,8 +117,6 @@ def _sniff_csv(first: bytes) -> str:
     except (csv.Error, StopIteration):
         header = []
     names = {h.strip() for h in header}
-    if is_jtl_header(header):
-        return "jmeter-csv"
     if {"Name", "# requests"} <= names and not names & {"Type", "Method"}:
         return "locust-csv"  # Locust <= 0.13.2's PREFIX_distribution.csv; it needs its sibling
     if {"Timestamp", "User Count"} <= names or {"Timestamp", "# requests"} <= names:

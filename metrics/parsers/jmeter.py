@@ -98,6 +98,12 @@ def is_jtl_header(fields: list[str]) -> bool:
     return {"elapsed", "label"} <= {f.strip() for f in fields}
 
 
+def is_jtl_header_line(first: bytes) -> bool:
+    """Whether a first line is a JTL header with any delimiter JMeter may be set to use."""
+    text = first.decode("latin-1")
+    return any(is_jtl_header(text.split(d)) for d in DELIMITERS)
+
+
 def is_headerless_jtl(first: bytes) -> bool:
     """Whether a first line looks like a JTL row: a timestamp, a delimiter, an elapsed time."""
     return _HEADERLESS.match(first) is not None
@@ -372,6 +378,11 @@ class CsvReader:
             if cut == 0 and len(data) > MAX_LINE:
                 raise ParseError("line longer than 1 MiB (not a JMeter result)", self.line + 1)
             pending = self._block(data[:cut])
+            if len(pending) > MAX_LINE:
+                raise ParseError(
+                    "a quoted field runs on for more than 1 MiB (a quote never closed?)",
+                    self.line + 1,
+                )
             self.totals.settle(final=False)
             data = data[cut:]
             self._report(False)
@@ -454,13 +465,14 @@ class CsvReader:
         rows = []
         i = 0
         while i < len(lines):
-            start = self.line + 1
-            record = lines[i]
+            start, first = self.line + 1, i
+            quotes = lines[i].count(b'"')
             i += 1
-            while record.count(b'"') % 2 and i < len(lines):  # a quoted field spans lines
-                record += b"\n" + lines[i]
+            while quotes % 2 and i < len(lines):  # a quoted field spans lines
+                quotes += lines[i].count(b'"')
                 i += 1
-            if record.count(b'"') % 2 and not final:
+            record = b"\n".join(lines[first:i])
+            if quotes % 2 and not final:
                 self._add(rows)
                 return record + b"\n"  # finish it with the next block
             self.line = start + record.count(b"\n")

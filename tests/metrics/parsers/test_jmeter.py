@@ -409,3 +409,22 @@ def test_timeouts_are_named_by_jmeters_exception():
     for r in timed_out:
         by_label[r["label"]] = by_label.get(r["label"], 0) + 1
     assert {k: v.timeouts for k, v in run.endpoints.items() if v.timeouts} == by_label
+
+
+def test_a_quote_never_closed_is_refused_not_read_into_memory(tmp_path):
+    path = tmp_path / "open.jtl"
+    with path.open("w") as f:
+        f.write(HEADER + GOOD + '1767000000000,12,"Login,200,OK,TG 1-1,text,true\n')
+        for _ in range(40_000):
+            f.write(GOOD)  # 2 MB that would all be one quoted field
+    with pytest.raises(ParseError) as err:
+        parse_file(path)
+    assert err.value.line == 3
+    assert "quote never closed" in err.value.message
+
+
+def test_a_line_of_megabytes_is_refused(tmp_path):
+    path = tmp_path / "long.jtl"
+    path.write_bytes(HEADER.encode() + GOOD.encode() + b"1767000000000,12," + b"x" * (2 << 20))
+    with pytest.raises(ParseError, match="longer than 1 MiB"):
+        parse_file(path)
