@@ -273,7 +273,10 @@ class Layout:
 
         def get(name, default=b""):
             i = self.index.get(name)
-            return fields[i].strip() if i is not None else default
+            if i is None:
+                return default
+            # numbers and booleans may carry stray spaces; a label is kept as JMeter wrote it
+            return fields[i] if name in ("label", "responseCode") else fields[i].strip()
 
         elapsed = get("elapsed")
         if not elapsed.isdigit():
@@ -451,7 +454,10 @@ class CsvReader:
             ts = fields[col("timeStamp") :: width]
             if not b"".join(ts).isdigit():
                 return False  # date-times
-            starts = _ints(ts)
+            try:
+                starts = _ints(ts)
+            except orjson.JSONDecodeError:
+                return False  # an empty one, or leading zeros
             if min(starts) < 1000:
                 return False  # 0: a sample that never started
             secs = list(map(floordiv, starts, repeat(1000)))

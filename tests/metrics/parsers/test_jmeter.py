@@ -428,3 +428,20 @@ def test_a_line_of_megabytes_is_refused(tmp_path):
     path.write_bytes(HEADER.encode() + GOOD.encode() + b"1767000000000,12," + b"x" * (2 << 20))
     with pytest.raises(ParseError, match="longer than 1 MiB"):
         parse_file(path)
+
+
+def test_odd_but_valid_rows_read_the_same_on_either_path(tmp_path, monkeypatch):
+    """Leading zeros, a label with spaces around it, upper-case TRUE: the block is read row by
+    row, and the figures are those of the plain rows."""
+    plain = tmp_path / "plain.jtl"
+    plain.write_text(HEADER + GOOD.replace("Login", " Login ") * 3)
+    odd = tmp_path / "odd.jtl"
+    odd.write_text(
+        HEADER
+        + GOOD.replace("Login", " Login ")
+        + GOOD.replace(",12,", ",012,").replace("Login", " Login ")
+        + GOOD.replace("true", "TRUE").replace("Login", " Login ")
+    )
+    a, b = parse_file(plain), parse_file(odd)
+    assert list(a.endpoints) == list(b.endpoints) == [" Login "]
+    assert a.overall == b.overall
