@@ -148,14 +148,21 @@ class Totals:
             self.weighted.update(zip(labs, oks, els, *counts, strict=True))
         else:
             self.hist.update(zip(labs, els, strict=True))
-        fails = list(map(eq, oks, repeat(b"false"))) if b"false" in oks else None
-        if fails is not None:
-            if not counts:
-                self.failed.update(compress(labs, fails))
-            if rcs is not None:
-                self.codes.update(compress(zip(labs, rcs, strict=True), fails))
+        if b"false" in oks:
+            # the failed samples, counted once by (label, responseCode, second)
+            fails = map(eq, oks, repeat(b"false"))
+            codes = rcs if rcs is not None else repeat(b"")
+            seconds = secs if secs is not None else repeat(None)
+            keys = zip(labs, codes, seconds, strict=False)  # repeat() never ends
+            for (label, code, sec), n in Counter(compress(keys, fails)).items():
+                if not counts:
+                    self.failed[label] += n
+                if rcs is not None:
+                    self.codes[label, code] += n
+                if secs is not None:
+                    self.sec_fail[sec] += n
         if secs is not None:
-            self.timeline(secs, values or list(map(int, els)), fails, threads)
+            self.timeline(secs, values or list(map(int, els)), None, threads)
 
     def timeline(self, secs, values, fails=None, threads=None) -> None:
         """The per-second series of samples that have a start time."""

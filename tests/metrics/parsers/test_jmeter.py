@@ -445,3 +445,18 @@ def test_odd_but_valid_rows_read_the_same_on_either_path(tmp_path, monkeypatch):
     a, b = parse_file(plain), parse_file(odd)
     assert list(a.endpoints) == list(b.endpoints) == [" Login "]
     assert a.overall == b.overall
+
+
+def test_labels_not_in_utf8_are_decoded_and_the_encoding_said(tmp_path):
+    """A JTL written under a Chinese Windows locale: the labels' bytes are GBK."""
+    rows = [
+        GOOD.replace("Login", "获取接口"),
+        GOOD.replace("Login", "慢接口").replace(",12,", ",40,"),
+    ]
+    path = tmp_path / "gbk.jtl"
+    path.write_bytes((HEADER + "".join(rows * 5)).encode("gbk"))
+    run = parse_file(path)
+    assert run.encoding == "gb18030"
+    assert set(run.endpoints) == {"获取接口", "慢接口"}
+    assert run.endpoints["慢接口"].p95_ms == 40
+    assert any("decoded as gb18030" in w for w in run.warnings)
