@@ -63,7 +63,7 @@ PERCENTS = {
     95: struct.unpack("f", struct.pack("f", 0.95))[0],
     99: struct.unpack("f", struct.pack("f", 0.99))[0],
 }
-SERIES_LAG_S = 5  # a second's p95 is settled once samples starting 5 s later have been read
+SERIES_LAG_S = 5  # a second's p95 is settled once samples ending 5 s later have been read
 # Blocks small enough to stay in the CPU cache while a dozen passes go over their fields
 # (bench/jtl_bench.py: 32 KiB parses 1.4x faster than 256 KiB).
 BLOCK = 1 << 15
@@ -165,7 +165,10 @@ class Totals:
             self.timeline(secs, values or list(map(int, els)), None, threads)
 
     def timeline(self, secs, values, fails=None, threads=None) -> None:
-        """The per-second series of samples that have a start time."""
+        """The per-second series of samples that have a start time, by the second each one
+        ended in: JMeter writes a sample when it ends, so the seconds come nearly in order
+        (by start time a 15 s timeout would reach its second 15 s late), and JMeter's own
+        over-time graphs key samples by their end too."""
         if fails is not None:
             self.sec_fail.update(compress(secs, fails))
         if threads is not None:  # the active threads last written in each second
@@ -198,9 +201,11 @@ class Totals:
             starts, secs, els, oks, threads = (
                 [column[i] for i in timed] for column in (starts, secs, els, oks, threads)
             )
-        self.span(min(starts), max(map(add, starts, els)))
+        ends = list(map(add, starts, els))
+        self.span(min(starts), max(ends))
         fails = list(map(eq, oks, repeat(b"false"))) if b"false" in oks else None
-        self.timeline(list(secs), list(els), fails, list(threads) if has_threads else None)
+        secs = [end // 1000 for end in ends]  # the series is by end time
+        self.timeline(secs, list(els), fails, list(threads) if has_threads else None)
 
     def _series(self, secs, values) -> None:
         """Each second's elapsed values, gathered in C: one compress per second the block
@@ -467,8 +472,9 @@ class CsvReader:
                 return False  # an empty one, or leading zeros
             if min(starts) < 1000:
                 return False  # 0: a sample that never started
-            secs = list(map(floordiv, starts, repeat(1000)))
-            self.totals.span(min(starts), max(map(add, starts, values)))
+            ends = list(map(add, starts, values))
+            secs = list(map(floordiv, ends, repeat(1000)))  # the series is by end time
+            self.totals.span(min(starts), max(ends))
             if col("allThreads") is not None:
                 threads = fields[col("allThreads") :: width]
         self.totals.add(secs, values, labs, oks, rcs, threads, counts, values)
@@ -751,8 +757,8 @@ def _build(t: Totals, res: RunResult, encoding: str | None) -> None:
         )
     if t.late:
         res.warnings.append(
-            f"{t.late} sample(s) started more than {SERIES_LAG_S} s before others already read "
-            "and are left out of their second's p95"
+            f"{t.late} sample(s) were written more than {SERIES_LAG_S} s after others that "
+            "ended later, and are left out of their second's p95"
         )
     if t.dated:
         res.warnings.append("timestamps carry no time zone: read as UTC")
