@@ -53,9 +53,15 @@ def guess(raw: bytes) -> str | None:
     matches = list(from_bytes(raw, cp_isolation=list(CANDIDATES)))
     if not matches:
         return None
+    def rank(match):
+        return PREFERRED.get(match.encoding, len(PREFERRED))
+
     best = min(m.chaos for m in matches)
-    clean = [m.encoding for m in matches if m.chaos <= best + CHAOS_TIE]
-    return min(clean, key=lambda name: PREFERRED.get(name, len(PREFERRED)))
+    chosen = min((m for m in matches if m.chaos <= best + CHAOS_TIE), key=rank)
+    # code pages that read these bytes as the very same text (charset-normalizer lists them
+    # under one match): say the usual one - Spanish "Búsqueda" is the same in CP1250 and CP1252
+    same = {chosen.encoding, *chosen.could_be_from_charset}
+    return min(same, key=lambda name: PREFERRED.get(name, len(PREFERRED)))
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:

@@ -122,3 +122,32 @@ def test_text_in_no_known_encoding_is_refused_with_line_and_byte(tmp_path):
 
 def test_utf8_files_say_no_encoding():
     assert parse_file(LOCUST / "run").encoding is None
+
+
+@pytest.mark.parametrize(
+    ("encoding", "names"),
+    [
+        ("cp1252", ["Página principal", "Iniciar sesión", "Búsqueda avanzada"]),
+        ("cp1251", ["Главная страница", "Вход в систему", "Список сообщений"]),
+        ("cp932", ["ログイン", "メッセージ一覧", "送信"]),
+        ("cp949", ["로그인", "메시지 목록"]),
+        ("big5", ["登入", "訊息列表"]),
+    ],
+)
+def test_other_locales_code_pages(tmp_path, encoding, names):
+    """The locust/run stats with its names replaced, written in another locale's code page."""
+    lines = (LOCUST / "run_stats.csv").read_text().splitlines()
+    header, rows = lines[0], [r for r in lines[1:] if not r.startswith(",Aggregated")]
+    out = (
+        [header]
+        + [
+            ",".join([row.split(",")[0], name, *row.split(",")[2:]])
+            for row, name in zip(rows, names, strict=False)  # as many rows as names
+        ]
+        + [next(r for r in lines if r.startswith(",Aggregated"))]
+    )
+    path = tmp_path / "x_stats.csv"
+    path.write_bytes("\n".join(out).encode(encoding) + b"\n")
+    run = parse_file(path)
+    assert run.encoding == encoding
+    assert [k.split(" ", 1)[1] for k in run.endpoints] == names
