@@ -53,15 +53,19 @@ def guess(raw: bytes) -> str | None:
     matches = list(from_bytes(raw, cp_isolation=list(CANDIDATES)))
     if not matches:
         return None
-    def rank(match):
-        return PREFERRED.get(match.encoding, len(PREFERRED))
-
     best = min(m.chaos for m in matches)
-    chosen = min((m for m in matches if m.chaos <= best + CHAOS_TIE), key=rank)
+    chosen = min((m for m in matches if m.chaos <= best + CHAOS_TIE), key=_rank)
     # code pages that read these bytes as the very same text (charset-normalizer lists them
     # under one match): say the usual one - Spanish "Búsqueda" is the same in CP1250 and CP1252
-    same = {chosen.encoding, *chosen.could_be_from_charset}
-    return min(same, key=lambda name: PREFERRED.get(name, len(PREFERRED)))
+    return min({chosen.encoding, *chosen.could_be_from_charset}, key=_preference)
+
+
+def _preference(name: str) -> int:
+    return PREFERRED.get(name, len(PREFERRED))
+
+
+def _rank(match) -> int:
+    return _preference(match.encoding)
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:
