@@ -411,18 +411,17 @@ class CsvReader:
         """Count one block of whole lines; returns a quoted record left open at its end."""
         if not block:
             return b""
-        lines = rows = block.count(b"\n")
+        lines = block.count(b"\n")
         flat = block
         if b'"' in block:
             # JMeter quotes a field holding the delimiter, a quote or a newline (a Transaction
             # Controller's "Number of samples in transaction : 2, ..." message, an assertion's
             # failure text). Each becomes a lone '"': the fields this reader needs are never
-            # such text, and the rows keep their width (a quoted newline is gone too).
+            # such text, and the rows keep their width. A quoted newline is left to `csv`.
             flat, quoted = _QUOTED.subn(b'"', block)
-            rows = flat.count(b"\n")
-            if flat.count(b'"') != quoted:  # a quote left open: a field runs into the next block
+            if flat.count(b'"') != quoted:  # a quoted newline, or a field runs into the next block
                 flat = None
-        if flat is not None and self._flat(flat, rows):
+        if flat is not None and self._flat(flat, lines):
             self.line += lines
             return b""
         return self._rows(block.split(b"\n")[:-1], final=False)
@@ -554,7 +553,8 @@ def _ints(digits: list[bytes]) -> list[int]:
     return orjson.loads(b"[" + b",".join(digits) + b"]")
 
 
-_QUOTED = re.compile(rb'"[^"]*(?:""[^"]*)*"')  # a quoted CSV field ("" inside is a quote)
+# a quoted CSV field on one line ("" inside is a quote)
+_QUOTED = re.compile(rb'"[^"\n]*(?:""[^"\n]*)*"')
 
 
 # -- XML ----------------------------------------------------------------------------------------
