@@ -4,7 +4,8 @@
                               [--doc docs/benchmarks/jtl.md]
 
 The files are made (once, deterministic) from the rows of two real public JTLs in
-tests/fixtures/jmeter/, repeated with their timeStamp moved on so that the run lasts ten minutes:
+tests/fixtures/jmeter/, repeated with their timeStamp moved on so that the run lasts ten minutes
+(rows in the order they end, as JMeter writes them; timeStamp is the start):
   default       jmeter5_default_csv_failures.jtl (JMeter 5.6.3's 17 default columns, 3 % 502s)
   transactions  csv_transaction_controller_failures.jtl (Transaction Controller rows, whose
                 message JMeter quotes, and assertion failures with quoted "" text: 18 % failed)
@@ -43,7 +44,8 @@ TARGETS = {"throughput_x": 1.0, "rss_growth": 1.1}
 
 
 def make(kind: str, lines: int, path: Path) -> None:
-    """`lines` rows cycled from a real JTL, timeStamp spread evenly over RUN_MS."""
+    """`lines` rows cycled from a real JTL, as JMeter writes them: each when it ends (the
+    ends spread evenly over RUN_MS), its timeStamp its start (end - elapsed)."""
     header, *rows = [r for r in SOURCES[kind].read_bytes().split(b"\n") if r.strip()]
     step = RUN_MS / lines
     with path.open("wb") as f:
@@ -51,7 +53,9 @@ def make(kind: str, lines: int, path: Path) -> None:
         chunk = []
         for i in range(lines):
             row = rows[i % len(rows)]
-            chunk.append(b"%d%s" % (BASE_MS + int(i * step), row[row.index(b",") :]))
+            elapsed = int(row.split(b",", 2)[1])
+            start = BASE_MS + int(i * step) - elapsed
+            chunk.append(b"%d%s" % (start, row[row.index(b",") :]))
             if len(chunk) == 20_000:
                 f.write(b"\n".join(chunk) + b"\n")
                 chunk = []

@@ -150,11 +150,16 @@ class Totals:
             self.hist.update(zip(labs, els, strict=True))
         if b"false" in oks:
             # the failed samples, counted once by (label, responseCode, second)
-            fails = map(eq, oks, repeat(b"false"))
+            fails = list(map(eq, oks, repeat(b"false")))
             codes = rcs if rcs is not None else repeat(b"")
             seconds = secs if secs is not None else repeat(None)
-            keys = zip(labs, codes, seconds, strict=False)  # repeat() never ends
-            for (label, code, sec), n in Counter(compress(keys, fails)).items():
+            keys = zip(  # only the failed rows make tuples
+                compress(labs, fails),
+                compress(codes, fails),
+                compress(seconds, fails),
+                strict=False,  # repeat() never ends
+            )
+            for (label, code, sec), n in Counter(keys).items():
                 if not counts:
                     self.failed[label] += n
                 if rcs is not None:
@@ -411,17 +416,18 @@ class CsvReader:
         """Count one block of whole lines; returns a quoted record left open at its end."""
         if not block:
             return b""
-        lines = block.count(b"\n")
+        lines = rows = block.count(b"\n")
         flat = block
         if b'"' in block:
             # JMeter quotes a field holding the delimiter, a quote or a newline (a Transaction
             # Controller's "Number of samples in transaction : 2, ..." message, an assertion's
             # failure text). Each becomes a lone '"': the fields this reader needs are never
-            # such text, and the rows keep their width. A quoted newline is left to `csv`.
+            # such text, and the rows keep their width (a quoted newline is gone too).
             flat, quoted = _QUOTED.subn(b'"', block)
-            if flat.count(b'"') != quoted:  # a quoted newline, or a field runs into the next block
+            rows = flat.count(b"\n")
+            if flat.count(b'"') != quoted:  # a quote left open: a field runs into the next block
                 flat = None
-        if flat is not None and self._flat(flat, lines):
+        if flat is not None and self._flat(flat, rows):
             self.line += lines
             return b""
         return self._rows(block.split(b"\n")[:-1], final=False)
@@ -553,8 +559,7 @@ def _ints(digits: list[bytes]) -> list[int]:
     return orjson.loads(b"[" + b",".join(digits) + b"]")
 
 
-# a quoted CSV field on one line ("" inside is a quote)
-_QUOTED = re.compile(rb'"[^"\n]*(?:""[^"\n]*)*"')
+_QUOTED = re.compile(rb'"[^"]*(?:""[^"]*)*"')  # a quoted CSV field ("" inside is a quote)
 
 
 # -- XML ----------------------------------------------------------------------------------------
