@@ -16,9 +16,9 @@ exact distributions in memory bounded by the distinct values, not by the file's 
 is read in 32 KiB blocks: each block is split at once (its newlines made delimiters, one
 `bytes.split`), its columns taken as list slices, its numbers parsed by orjson as one JSON
 array, and counted by `Counter.update` over `zip` - all in C, no Python code per row. Quoted
-fields (a Transaction Controller's message, an assertion's failure text) are first reduced to
-a lone '"' by one regex; a block holding a row that does not fit is read again row by row with
-`csv`, which also names the bad line.
+fields (a Transaction Controller's message, an assertion's failure text) first lose their text
+between the quotes (the block split on '"', every other part dropped); a block holding a row
+that does not fit is read again row by row with `csv`, which also names the bad line.
 """
 
 from __future__ import annotations
@@ -149,16 +149,16 @@ class Totals:
         else:
             self.hist.update(zip(labs, els, strict=True))
         if b"false" in oks:
-            # the failed samples, counted once by (label, responseCode, second)
-            fails = list(map(eq, oks, repeat(b"false")))
-            codes = rcs if rcs is not None else repeat(b"")
-            seconds = secs if secs is not None else repeat(None)
-            keys = zip(  # only the failed rows make tuples
-                compress(labs, fails),
-                compress(codes, fails),
-                compress(seconds, fails),
-                strict=False,  # repeat() never ends
-            )
+            # the failed samples (a few per block, usually): found by list.index, counted
+            # once by (label, responseCode, second)
+            failed = _positions(oks, b"false")
+            take = failed.__iter__
+            codes = map(rcs.__getitem__, take()) if rcs is not None else repeat(b"")
+            if secs is None or isinstance(secs, int):
+                seconds = repeat(secs)
+            else:
+                seconds = map(secs.__getitem__, take())
+            keys = zip(map(labs.__getitem__, take()), codes, seconds, strict=False)
             for (label, code, sec), n in Counter(keys).items():
                 if not counts:
                     self.failed[label] += n
@@ -170,14 +170,19 @@ class Totals:
             self.timeline(secs, values or list(map(int, els)), None, threads)
 
     def timeline(self, secs, values, fails=None, threads=None) -> None:
-        """The per-second series of samples that have a start time, by the second each one
+        """The per-second series of samples that have a start time (`secs`: each one's, or one
+        int for all), by the second each one
         ended in: JMeter writes a sample when it ends, so the seconds come nearly in order
         (by start time a 15 s timeout would reach its second 15 s late), and JMeter's own
         over-time graphs key samples by their end too."""
         if fails is not None:
             self.sec_fail.update(compress(secs, fails))
         if threads is not None:  # the active threads last written in each second
-            for sec, active in dict(zip(secs, threads, strict=True)).items():
+            if isinstance(secs, int):
+                last = {secs: threads[-1]}
+            else:
+                last = dict(zip(secs, threads, strict=True))
+            for sec, active in last.items():
                 if active.isdigit():
                     self.sec_threads[int(sec)] = int(active)
         self._series(secs, values)
@@ -214,9 +219,10 @@ class Totals:
 
     def _series(self, secs, values) -> None:
         """Each second's elapsed values, gathered in C: one compress per second the block
-        touches (a block spans a few seconds at most rates)."""
+        touches (a block spans a few seconds at most rates). `secs` is one int when every
+        sample of the block ended in the same second."""
         opened, settled, requests = self.open, self.p95, self.sec_req
-        distinct = set(secs)
+        distinct = {secs} if isinstance(secs, int) else set(secs)
         for s in distinct:
             sec = int(s)
             part = values if len(distinct) == 1 else list(compress(values, map(s.__eq__, secs)))
@@ -421,12 +427,15 @@ class CsvReader:
         if b'"' in block:
             # JMeter quotes a field holding the delimiter, a quote or a newline (a Transaction
             # Controller's "Number of samples in transaction : 2, ..." message, an assertion's
-            # failure text). Each becomes a lone '"': the fields this reader needs are never
-            # such text, and the rows keep their width (a quoted newline is gone too).
-            flat, quoted = _QUOTED.subn(b'"', block)
-            rows = flat.count(b"\n")
-            if flat.count(b'"') != quoted:  # a quote left open: a field runs into the next block
+            # failure text). Each loses its text between the quotes: the fields this reader
+            # needs are never such text, and the rows keep their width (a quoted newline is
+            # gone too).
+            parts = block.split(b'"')  # outside, inside, outside ... ("" inside: an empty outside)
+            if len(parts) % 2 == 0:  # a quote left open: a field runs into the next block
                 flat = None
+            else:
+                flat = b'"'.join(parts[0::2])
+                rows = lines - b"".join(parts[1::2]).count(b"\n")
         if flat is not None and self._flat(flat, rows):
             self.line += lines
             return b""
@@ -477,9 +486,12 @@ class CsvReader:
                 return False  # an empty one, or leading zeros
             if min(starts) < 1000:
                 return False  # 0: a sample that never started
-            ends = list(map(add, starts, values))
-            secs = list(map(floordiv, ends, repeat(1000)))  # the series is by end time
-            self.totals.span(min(starts), max(ends))
+            ends = list(map(add, starts, values))  # the series is by end time
+            last = max(ends)
+            secs = last // 1000
+            if min(ends) // 1000 != secs:  # the block spans seconds: each row's own
+                secs = list(map(floordiv, ends, repeat(1000)))
+            self.totals.span(min(starts), last)
             if col("allThreads") is not None:
                 threads = fields[col("allThreads") :: width]
         self.totals.add(secs, values, labs, oks, rcs, threads, counts, values)
@@ -553,13 +565,21 @@ class CsvReader:
 BOOLS_SET = frozenset(BOOLS)
 
 
+def _positions(values: list, wanted) -> list[int]:
+    """The indexes of `wanted` in `values`, each found by list.index (a C scan)."""
+    out, i, index = [], -1, values.index
+    try:
+        while True:
+            i = index(wanted, i + 1)
+            out.append(i)
+    except ValueError:
+        return out
+
+
 def _ints(digits: list[bytes]) -> list[int]:
     """Whole numbers written in digits, parsed in one call (orjson reads a JSON array of
     integers several times faster than int() one by one)."""
     return orjson.loads(b"[" + b",".join(digits) + b"]")
-
-
-_QUOTED = re.compile(rb'"[^"]*(?:""[^"]*)*"')  # a quoted CSV field ("" inside is a quote)
 
 
 # -- XML ----------------------------------------------------------------------------------------
