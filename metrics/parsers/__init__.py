@@ -14,19 +14,31 @@ Figure definitions and the accepted formats are documented in docs/ingestion.md.
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 import zlib
 
-from .derived import Drift, Recovery, flow_success, latency_drift, spike_recovery
 from .detect import detect_format
 from .errors import ParseError
-from .jmeter import parse_jmeter
-from .k6_result import parse_k6_ndjson
-from .k6_summary import parse_k6_summary
-from .locust_csv import parse_locust
-from .locust_json import parse_locust_json
 from .model import RunResult, SeriesPoint, Stats
 from .reader import CallbackError, Progress
+
+# Each parser, and the derived checks, load on first use: a JTL parse then never imports
+# hdrhistogram and the k6 machinery (about 60 ms of a command's start).
+PARSERS = {
+    "k6-json": ("k6_result", "parse_k6_ndjson"),
+    "k6-summary": ("k6_summary", "parse_k6_summary"),
+    "locust-csv": ("locust_csv", "parse_locust"),
+    "locust-json": ("locust_json", "parse_locust_json"),
+}
+DERIVED = ("Drift", "Recovery", "flow_success", "latency_drift", "spike_recovery")
+
+
+def __getattr__(name: str):
+    if name in DERIVED:
+        return getattr(importlib.import_module(".derived", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Drift",
@@ -87,14 +99,11 @@ def parse_file(
 def _parse(path, fmt: str, progress: Progress | None) -> RunResult:
     if fmt == "auto":
         fmt = detect_format(path)
-    if fmt == "k6-json":
-        return parse_k6_ndjson(path, progress)
-    if fmt == "k6-summary":
-        return parse_k6_summary(path, progress)
-    if fmt == "locust-csv":
-        return parse_locust(path, progress)
-    if fmt == "locust-json":
-        return parse_locust_json(path, progress)
+    if fmt in PARSERS:
+        module, function = PARSERS[fmt]
+        return getattr(importlib.import_module(f".{module}", __name__), function)(path, progress)
     if fmt in ("jmeter-csv", "jmeter-xml"):
+        from .jmeter import parse_jmeter  # detect_format has loaded it already
+
         return parse_jmeter(path, fmt, progress)
     raise ParseError(f"unknown format {fmt!r} (expected auto or one of {', '.join(FORMATS)})")
