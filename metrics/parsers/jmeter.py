@@ -39,7 +39,7 @@ import orjson
 
 from .errors import ParseError
 from .model import RunResult, SeriesPoint, Stats
-from .reader import CHUNK, MAX_LINE, PROGRESS_EVERY_S, Progress, Source, read_head, report
+from .reader import CHUNK, MAX_LINE, PROGRESS_EVERY_S, Progress, Source, report
 from .texts import decode_names
 
 # The columns JMeter writes first whatever its version or settings (CSVSaveService's order):
@@ -67,9 +67,12 @@ SERIES_LAG_S = 5  # a second's p95 is settled once samples ending 5 s later have
 # Blocks small enough to stay in the CPU cache while a dozen passes go over their fields
 # (bench/jtl_bench.py: 32 KiB parses 1.4x faster than 256 KiB).
 BLOCK = 1 << 15
-RUN_GAP_S = 60  # no sample started for longer than this: the file holds another run after it
+MAX_LABELS = 1000  # as k6's endpoints: beyond, labels are pooled
+OTHER_LABELS = b"(other labels)"
+RUN_GAP_S = 60  # no sample ended for longer than this, none running: another run follows
 _DATE = rb"\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d:\d\d"
-_DATE_RE = re.compile(b"(" + _DATE + rb")(?:[.,](\d+))?")
+_ZONE = re.compile(rb"(?:Z|[+-]\d\d:?\d\d)\s*$")
+_DATE_RE = re.compile(b"(" + _DATE + rb")(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?")
 _HEADERLESS = re.compile(rb"(?:\d{9,16}|" + _DATE + rb"[^,;\t|]*)([,;\t|])\d+\1")
 _TIMEOUT = re.compile(r"Timeout|timed out", re.I)
 PERCENTILE_NOTE = (
@@ -129,6 +132,7 @@ class Totals:
         self.sec_threads: dict[int, int] = {}  # second -> active threads last seen in it
         self.open: dict[int, list] = {}  # second -> its elapsed values, until settled
         self.p95: dict[int, int] = {}
+        self.longest: dict[int, int] = {}  # second -> the longest sample that ended in it
         self.late = 0
         self.max_sec = -1
         self.first_ms: int | None = None
@@ -137,6 +141,8 @@ class Totals:
         self.sub_results = 0
         self.untimed = 0  # samples without a start time (timeStamp 0)
         self.dated = False
+        self.labels: set = {OTHER_LABELS}  # every label counted under its own name
+        self.pooled = False
 
     def add(self, secs, els, labs, oks, rcs=None, threads=None, counts=None, values=None):
         """Count one block's samples; `secs` None when they have no start time, `values` the
@@ -144,6 +150,8 @@ class Totals:
         if not els:
             return
         self.rows += len(els)
+        if not self.labels.issuperset(labs):
+            labs = self._capped(labs)
         if counts:
             self.weighted.update(zip(labs, oks, els, *counts, strict=True))
         else:
@@ -168,6 +176,20 @@ class Totals:
                     self.sec_fail[sec] += n
         if secs is not None:
             self.timeline(secs, values or list(map(int, els)), None, threads)
+
+    def _capped(self, labs: list) -> list:
+        """Labels are endpoints: past MAX_LABELS (an id in a sampler's name makes one per
+        request) the rest are pooled, so memory and the run's JSON stay bounded."""
+        for label in dict.fromkeys(labs):  # first seen first, whatever the block size
+            if label not in self.labels:
+                if len(self.labels) > MAX_LABELS:  # (the set holds the pool too)
+                    self.pooled = True
+                    break
+                self.labels.add(label)
+        if not self.pooled:
+            return labs
+        known = self.labels
+        return [label if label in known else OTHER_LABELS for label in labs]
 
     def timeline(self, secs, values, fails=None, threads=None) -> None:
         """The per-second series of samples that have a start time (`secs`: each one's, or one
@@ -249,6 +271,7 @@ class Totals:
             values = sorted(self.open.pop(sec))
             rank = math.floor(len(values) * PERCENTS[95] + 0.5)  # as jmeter_percentile
             self.p95[sec] = values[max(rank, 1) - 1]
+            self.longest[sec] = values[-1]
 
     def failures_by_second(self) -> Counter:
         out: Counter = Counter()
@@ -311,7 +334,8 @@ class Layout:
         if "timeStamp" in self.index:
             ts = get("timeStamp")
             start, sec = _start(ts, line)
-            self.dated = self.dated or not ts.isdigit()
+            if not ts.isdigit():  # a date-time: read as UTC unless it says its zone
+                self.dated = self.dated or not _ZONE.search(ts)
         threads = get("allThreads")
         counts = []
         for name in ("SampleCount", "ErrorCount") if self.weighted else ():
@@ -321,8 +345,8 @@ class Layout:
             if not value.isdigit():
                 raise ParseError(f"{name} {_show(value)} is not a whole number", line)
             counts.append(value)
-        if threads and not threads.isdigit():
-            raise ParseError(f"allThreads {_show(threads)} is not a number", line)
+        if not threads.isdigit():
+            threads = b""  # only the series' threads need it: ignored, as on the fast path
         return (start, sec, elapsed, get("label"), success, get("responseCode"), threads, counts)
 
 
@@ -340,10 +364,15 @@ def _start(ts: bytes, line: int) -> tuple[int | None, int | None]:
     m = _DATE_RE.match(ts)
     if m is None:
         raise ParseError(f"timeStamp {_show(ts)} is neither epoch ms nor a date-time", line)
+    zone = (m.group(3) or b"").decode().replace("Z", "+00:00")
+    if len(zone) == 5:  # SimpleDateFormat's Z: +0800
+        zone = f"{zone[:3]}:{zone[3:]}"
     try:
-        when = datetime.fromisoformat(m.group(1).decode().replace("/", "-")).replace(tzinfo=UTC)
+        when = datetime.fromisoformat(m.group(1).decode().replace("/", "-") + zone)
     except ValueError:
         raise ParseError(f"timeStamp {_show(ts)} is not a real date-time", line) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # the file does not say its zone (said in a warning)
     ms = int((m.group(2) or b"0").ljust(3, b"0")[:3])
     sec = int(when.timestamp())
     return sec * 1000 + ms, sec
@@ -353,8 +382,9 @@ def _show(value: bytes) -> str:
     return repr(value[:40].decode("latin-1"))
 
 
-def csv_layout(first: bytes) -> Layout:
-    """The layout a JTL CSV's first line implies (its header, or JMeter's leading columns)."""
+def csv_layout(first: bytes, line: int = 1) -> Layout:
+    """The layout a JTL CSV's first line (number `line`) implies: its header, or JMeter's
+    leading columns."""
     text = first.decode("latin-1").rstrip("\r\n")
     for d in DELIMITERS:
         names = [n.strip() for n in next(csv.reader([text], delimiter=d))]
@@ -362,7 +392,9 @@ def csv_layout(first: bytes) -> Layout:
             return Layout(names, d, True)
     m = _HEADERLESS.match(first)
     if m is None:
-        raise ParseError("not a JMeter CSV: no header line and no timestamp in the first field", 1)
+        raise ParseError(
+            "not a JMeter CSV: no header line and no timestamp in the first field", line
+        )
     d = m.group(1).decode()
     fields = next(csv.reader([text], delimiter=d))
     if len(fields) < len(DEFAULT_LEAD) or fields[7].strip().lower() not in ("true", "false"):
@@ -370,7 +402,7 @@ def csv_layout(first: bytes) -> Layout:
             "a JMeter CSV without a header line must start with JMeter's default columns "
             f"({', '.join(DEFAULT_LEAD)}); this one's 8th field is not success (true/false): "
             "save the header (jmeter.save.saveservice.print_field_names=true)",
-            1,
+            line,
         )
     extra = [f"column{i + 1}" for i in range(len(DEFAULT_LEAD), len(fields))]
     return Layout([*DEFAULT_LEAD, *extra], d, False)
@@ -389,14 +421,15 @@ class CsvReader:
         self.cut: str | None = None
         self._last_report = 0.0
 
-    def run(self) -> None:
-        data = self.src.read(BLOCK).removeprefix(b"\xef\xbb\xbf")
+    def run(self, data: bytes) -> None:
+        """Read the file on from `data`, its first bytes (already read, the BOM and any blank
+        lines before the first row taken off)."""
         if self.layout.has_header:
             while b"\n" not in data and len(data) < MAX_LINE and (more := self.src.read(BLOCK)):
                 data += more
             end = data.find(b"\n")
             data = data[end + 1 :] if end >= 0 else b""
-            self.line = 1
+            self.line += 1
         pending = b""  # a quoted record still open at the end of a block
         while more := self.src.read(BLOCK):
             data = pending + data + more
@@ -538,20 +571,19 @@ class CsvReader:
 
     def _tail(self, tail: bytes) -> None:
         """The bytes after the last newline: a last row JMeter finished, or one it was writing
-        when it stopped (then left out, and the run said to be incomplete)."""
+        when it stopped - short, or inside a quote - then left out, and the run said to be
+        incomplete. A full row with a bad value is an error like any other."""
         if not tail.strip():
             return
         line = self.line + 1
-        try:
-            fields = next(csv.reader([tail.decode("latin-1")], delimiter=self.layout.delimiter))
-            if len(fields) < self.width:
-                raise ParseError("row cut short", line)
-            self._rows([tail], final=True)
-        except (ParseError, csv.Error):
+        fields = next(csv.reader([tail.decode("latin-1")], delimiter=self.layout.delimiter))
+        if tail.count(b'"') % 2 or len(fields) < self.width:
             self.cut = (
                 f"the last line ({line}) is cut off (JMeter stopped mid-write?); "
                 "figures use the lines before it"
             )
+            return
+        self._rows([tail], final=True)
 
     def _report(self, final: bool) -> None:
         if self.progress is None:
@@ -595,6 +627,7 @@ class XmlReader:
         self.totals = Totals()
         self.rows: list[tuple] = []
         self.depth = 0
+        self.event_at = 0  # byte offset of the last tag read
         self.parser = ParserCreate()
         self.parser.StartElementHandler = self._start
         self.parser.EndElementHandler = self._end
@@ -602,20 +635,26 @@ class XmlReader:
         self.parser.StartDoctypeDeclHandler = self._doctype
         self.parser.EntityDeclHandler = self._doctype
 
-    def run(self) -> None:
-        last = 0.0
-        while chunk := self.src.read(CHUNK):
+    def run(self, head: bytes) -> None:
+        last, fed, chunk = 0.0, 0, head
+        while chunk:
             try:
                 self.parser.Parse(chunk, False)
             except ExpatError as exc:
                 raise ParseError(
                     f"not well-formed XML ({_expat_reason(exc)})", exc.lineno
                 ) from None
+            except ValueError as exc:  # "multi-byte encodings are not supported"
+                raise ParseError(f"an XML encoding this reader cannot read ({exc})", 1) from None
+            fed += len(chunk)
+            if fed - self.event_at > MAX_LINE:  # expat holds an unfinished tag whole
+                raise ParseError("a tag longer than 1 MiB (not a JMeter result)", self.line())
             self._flush()
             self.totals.settle(final=False)
             if self.progress is not None and time.monotonic() - last >= PROGRESS_EVERY_S:
                 last = time.monotonic()
                 report(self.progress, self.src.bytes_read(), self.src.total, self.line())
+            chunk = self.src.read(CHUNK)
         try:
             self.parser.Parse(b"", True)
         except ExpatError as exc:
@@ -635,6 +674,7 @@ class XmlReader:
         raise ParseError("a DTD or entity declaration in a JTL (JMeter writes none)", self.line())
 
     def _start(self, name: str, attrs: dict) -> None:
+        self.event_at = self.parser.CurrentByteIndex
         self.depth += 1
         if self.depth == 1:
             if name != "testResults":
@@ -645,6 +685,7 @@ class XmlReader:
             self.totals.sub_results += 1
 
     def _end(self, name: str) -> None:
+        self.event_at = self.parser.CurrentByteIndex
         self.depth -= 1
 
     def _row(self, attrs: dict) -> tuple:
@@ -688,20 +729,26 @@ def _expat_reason(exc: ExpatError) -> str:
 def parse_jmeter(
     path: str | os.PathLike, fmt: str = "auto", progress: Progress | None = None
 ) -> RunResult:
-    """Stream a JTL (CSV or XML, plain or gzip) into a RunResult; ParseError on bad input."""
-    head = read_head(path, 1 << 16).removeprefix(b"\xef\xbb\xbf")
-    if not head.strip():
-        raise ParseError("file is empty")
-    xml = head.lstrip().startswith(b"<")
-    if fmt == "jmeter-xml" and not xml:
-        raise ParseError("not XML: give --format jmeter-csv (or auto) for a CSV JTL", 1)
-    if fmt == "jmeter-csv" and xml:
-        raise ParseError("an XML JTL: give --format jmeter-xml (or auto)", 1)
+    """Stream a JTL (CSV or XML, plain or gzip) into a RunResult; ParseError on bad input.
+
+    The file is opened once and its head read from the same stream: an upload still
+    arriving (uploads.GrowingFile) can be read only once."""
     warnings = [PERCENTILE_NOTE]
     with Source(path) as src:
+        head = src.read(BLOCK)
+        while len(head) < (1 << 16) and b"\n" not in head.lstrip() and (more := src.read(BLOCK)):
+            head += more
+        head = head.removeprefix(b"\xef\xbb\xbf")
+        if not head.strip():
+            raise ParseError("file is empty")
+        xml = head.lstrip().startswith(b"<")
+        if fmt == "jmeter-xml" and not xml:
+            raise ParseError("not XML: give --format jmeter-csv (or auto) for a CSV JTL", 1)
+        if fmt == "jmeter-csv" and xml:
+            raise ParseError("an XML JTL: give --format jmeter-xml (or auto)", 1)
         if xml:
             reader = XmlReader(src, progress)
-            reader.run()
+            reader.run(head)
             encoding = "utf-8"
             cut = (
                 "the XML ends before </testResults> (JMeter stopped mid-write?); "
@@ -711,14 +758,18 @@ def parse_jmeter(
             )
             res = RunResult(tool="jmeter", format="jmeter-xml", lines=reader.line())
         else:
-            layout = csv_layout(head.split(b"\n", 1)[0])
+            blank = len(head) - len(head.lstrip(b"\r\n"))  # blank lines before the first row
+            skipped = head[:blank].count(b"\n")
+            head = head[blank:]
+            layout = csv_layout(head.split(b"\n", 1)[0], skipped + 1)
             if not layout.has_header:
                 warnings.append(
                     "no header line: read with JMeter's default leading columns "
                     f"({', '.join(DEFAULT_LEAD)})"
                 )
             reader = CsvReader(src, layout, progress)
-            reader.run()
+            reader.line = skipped
+            reader.run(head)
             cut, encoding = reader.cut, None
             res = RunResult(tool="jmeter", format="jmeter-csv", lines=reader.line)
     totals = reader.totals
@@ -775,6 +826,11 @@ def _build(t: Totals, res: RunResult, encoding: str | None) -> None:
     _timeouts(t, names, res)
     _series(t, res)
     _metrics(res)
+    if t.pooled:
+        res.warnings.append(
+            f"more than {MAX_LABELS} labels (an id in a sampler's name?): the others are "
+            f"pooled as {OTHER_LABELS.decode()}"
+        )
     if t.sub_results:
         res.warnings.append(
             f"{t.sub_results} sub-result(s) (embedded resources, transaction children) are "
@@ -824,16 +880,19 @@ def _timeouts(t: Totals, names: dict, res: RunResult) -> None:
 
 
 def _series(t: Totals, res: RunResult) -> None:
-    """One point per second from the first start to the last; a pause longer than RUN_GAP_S
-    (JMeter appends each run to an existing .jtl) is not filled second by second but marked
-    by an empty point at each edge, and said in a warning."""
+    """One point per second (of end time) from the first to the last; a pause longer than
+    RUN_GAP_S with nothing running through it (JMeter appends each run to an existing .jtl) is
+    not filled second by second but marked by an empty point at each edge, and said in a
+    warning."""
     if not t.sec_req:
         return
     fails, threads = t.failures_by_second(), None
     busy = sorted(t.sec_req)
     runs = [busy[0]]
     for before, sec in pairwise(busy):
-        if sec - before > RUN_GAP_S:
+        # a pause with no sample ending is a new run unless one ending after it was running
+        # through it (every thread stuck on a long timeout)
+        if sec - before > RUN_GAP_S and t.longest.get(sec, 0) < (sec - before - 1) * 1000:
             runs.append(sec)
             wanted, threads = (before + 1, sec - 1), None
         else:

@@ -150,6 +150,8 @@ TOTAL_NAMES = ("Aggregated", "Total", "None Aggregated", "None Total")
 def _files(path: str | os.PathLike) -> tuple[Path, str | None, Path | None]:
     """(the counts file, the --csv prefix when the name has one, Locust <= 0.13.2's
     _distribution.csv when the counts are its _requests.csv)."""
+    if hasattr(path, "readinto"):  # an upload still arriving: one file, no siblings
+        return path, None, None
     stats = locust_stats_path(path) or Path(path)
     name = stats.name
     if name.endswith(OLD_DISTRIBUTION):
@@ -182,17 +184,53 @@ def parse_locust(path: str | os.PathLike, progress: Progress | None = None) -> R
     res = RunResult(tool="locust", format="locust-csv", lines=len(table.rows) + 1)
     _encoding(table, res)
     _entries(table, res)
+    old = _is_old_requests(table)
+    if old:
+        _successes_only(table, res)
     if prefix is not None:
         _siblings(stats_path.with_name(prefix), res)
     if distribution is not None:
         _distribution(distribution, res)
+    elif old and not percentile_columns(table):
+        res.warnings.append(
+            "Locust <= 0.13.2 wrote its percentiles to PREFIX_distribution.csv beside this "
+            "file: none are known here (ingest the --csv prefix, or both files, from a terminal)"
+        )
     if res.duration_s is None and res.overall.rps:
         res.duration_s = res.overall.requests / res.overall.rps
     _metrics(res)
     if progress is not None:
-        size = stats_path.stat().st_size
+        size = getattr(stats_path, "total", 0) or Path(stats_path).stat().st_size
         report(progress, size, size, res.lines)
     return res
+
+
+def _is_old_requests(table: Table) -> bool:
+    """Locust <= 0.13.2's _requests.csv: "Method" and "# requests" (0.13.3 renamed Method
+    to Type)."""
+    return "Method" in table.header and "# requests" in table.header
+
+
+def _successes_only(table: Table, res: RunResult) -> None:
+    """Before Locust 0.10 (PR #939, January 2019) "# requests" counted successes only. A row
+    with more failures than requests can only be such a file: then the failures are added.
+    Otherwise the version cannot be told from the file, and the warning says what it means."""
+    rows = [res.overall, *res.endpoints.values()]
+    failed = res.overall.failed
+    if any(st.failed > st.requests for st in rows):
+        for st in rows:
+            st.requests += st.failed
+            st.error_rate = st.failed / st.requests if st.requests else 0.0
+        res.warnings.append(
+            f"{table.name}: a row has more failures than requests, so Locust < 0.10 wrote it, "
+            "whose '# requests' counted successes only: the failures are added to the requests"
+        )
+    elif failed:
+        res.warnings.append(
+            f"{table.name} was written by Locust <= 0.13.2; if by a version before 0.10 "
+            f"(before January 2019), '# requests' counted successes only and the run had "
+            f"{res.overall.requests + failed} requests, not {res.overall.requests}"
+        )
 
 
 def _encoding(table: Table, res: RunResult) -> None:
@@ -253,8 +291,8 @@ def _entries(table: Table, res: RunResult) -> None:
             res.endpoints[f"{row[type_col].strip()} {row[name_col].strip()}"] = st
     if overall is None:
         raise ParseError(f"{table.name} has no Aggregated row (file cut short?)")
-    if not overall.requests:
-        raise ParseError("no HTTP requests in this run")
+    if not overall.requests and not (_is_old_requests(table) and overall.failed):
+        raise ParseError("no HTTP requests in this run")  # (Locust < 0.10: all failed)
     res.overall = overall
     res.scenarios = {"default": overall}
 

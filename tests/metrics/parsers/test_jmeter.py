@@ -460,3 +460,89 @@ def test_labels_not_in_utf8_are_decoded_and_the_encoding_said(tmp_path):
     assert set(run.endpoints) == {"获取接口", "慢接口"}
     assert run.endpoints["慢接口"].p95_ms == 40
     assert any("decoded as gb18030" in w for w in run.warnings)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["jmeter5_default_csv_failures.jtl", "xml_subresults_redirects.xml"],
+)
+def test_an_upload_still_arriving_is_read_once(tmp_path, name):
+    """The API parses an upload while it arrives (uploads.GrowingFile): the stream can be
+    read once, so the parser must not open it twice."""
+    from metrics import uploads
+
+    stored = tmp_path / "5e1d.upload"
+    shutil.copy(FIXTURES / name, stored)
+    (tmp_path / "5e1d.upload.done").touch()
+    fmt = detect_format(stored)
+    with uploads.GrowingFile(stored) as growing:
+        run = parse_file(growing, fmt)
+    assert run.overall == parse_file(FIXTURES / name).overall
+
+
+def test_leading_blank_lines_and_zoned_date_times(tmp_path):
+    path = tmp_path / "zoned.jtl"
+    path.write_text("\n\n" + HEADER + GOOD.replace("1767000000000", "2026-01-05T10:00:00.123+0800"))
+    run = parse_file(path)
+    assert run.started_at.isoformat() == "2026-01-05T02:00:00.123000+00:00"
+    assert not any("read as UTC" in w for w in run.warnings)
+
+
+def test_a_full_last_row_with_a_bad_value_is_an_error_not_a_cut(tmp_path):
+    path = tmp_path / "last.jtl"
+    path.write_text(HEADER + GOOD + GOOD.replace(",12,", ",x,").rstrip("\n"))
+    with pytest.raises(ParseError) as err:
+        parse_file(path)
+    assert err.value.line == 3
+    short = tmp_path / "short.jtl"
+    short.write_text(HEADER + GOOD + GOOD[:20])
+    run = parse_file(short)
+    assert not run.complete and run.overall.requests == 1
+
+
+def test_an_xml_tag_of_megabytes_is_refused(tmp_path):
+    path = tmp_path / "big.jtl"
+    with path.open("w") as f:
+        f.write(XML_HEAD + SAMPLE + '<httpSample t="1" ts="1767000000000" s="true" rm="')
+        f.write("x" * (3 << 20))
+    with pytest.raises(ParseError, match="a tag longer than 1 MiB"):
+        parse_file(path)
+
+
+def test_an_xml_in_a_multibyte_code_page_is_refused_clearly(tmp_path):
+    path = tmp_path / "gbk.jtl"
+    path.write_bytes(
+        b'<?xml version="1.0" encoding="GBK"?>\n<testResults>\n'
+        + SAMPLE.replace("Login", "获取").encode("gbk")
+        + b"</testResults>\n"
+    )
+    with pytest.raises(ParseError, match="an XML encoding this reader cannot read"):
+        parse_file(path)
+
+
+def test_labels_past_a_thousand_are_pooled(tmp_path, monkeypatch):
+    """An id in a sampler's name makes a label per request: memory and the run's endpoints
+    stay bounded; the overall figures stay exact."""
+    path = tmp_path / "ids.jtl"
+    path.write_text(HEADER + "".join(GOOD.replace("Login", f"GET /order/{i}") for i in range(1500)))
+    run = parse_file(path)
+    assert len(run.endpoints) == 1001
+    assert run.endpoints["(other labels)"].requests == 500
+    assert run.overall.requests == 1500
+    assert any("more than 1000 labels" in w for w in run.warnings)
+    monkeypatch.setattr(jmeter, "BLOCK", 300)
+    assert parse_file(path).endpoints == run.endpoints
+
+
+def test_threads_stuck_through_a_pause_are_not_a_new_run(tmp_path):
+    """Every thread waits 90 s on a timeout: nothing ends for 90 s, but it is one run."""
+    rows = [GOOD.replace("1767000000000", str(1767000000000 + i * 100)) for i in range(20)]
+    stuck = GOOD.replace("1767000000000", "1767000002000").replace(",12,", ",90000,")
+    after = [GOOD.replace("1767000000000", str(1767000092500 + i * 100)) for i in range(5)]
+    path = tmp_path / "stuck.jtl"
+    path.write_text(HEADER + "".join(rows) + stuck.replace("true", "false") + "".join(after))
+    run = parse_file(path)
+    assert not any("runs in one file" in w for w in run.warnings)
+    appended = tmp_path / "appended.jtl"
+    appended.write_text(HEADER + "".join(rows) + "".join(after))
+    assert any(w.startswith("2 runs in one file") for w in parse_file(appended).warnings)

@@ -46,12 +46,19 @@ def test_the_prefix_or_either_file_merges_counts_and_percentiles(given):
         ):
             assert getattr(st, field) == float(spread[key][col])
     assert detect_format(LOCUST / given) == "locust-csv"
-    assert not run.warnings
+    # locustio 0.12.2 counts failures among the requests; the file cannot say it is not 0.9
+    assert run.warnings == [
+        "old_run_requests.csv was written by Locust <= 0.13.2; if by a version before 0.10 "
+        "(before January 2019), '# requests' counted successes only and the run had 213 "
+        "requests, not 185"
+    ]
 
 
-def test_a_public_pair_with_the_total_row_of_locust_0_11():
+def test_a_public_pair_with_the_total_row_of_locust_0_9():
+    """jmath1's pair (October 2018): Locust 0.9, whose '# requests' counted successes."""
     run = parse_file(LOCUST / "old" / "example_requests.csv")
     assert (run.overall.requests, run.overall.failed) == (635, 1)
+    assert "the run had 636 requests, not 635" in run.warnings[0]
     assert (run.overall.p50_ms, run.overall.p95_ms, run.overall.p99_ms) == (4, 6, 10)
     assert run.endpoints["GET /third-task"].p99_ms == 12
 
@@ -151,3 +158,39 @@ def test_other_locales_code_pages(tmp_path, encoding, names):
     run = parse_file(path)
     assert run.encoding == encoding
     assert [k.split(" ", 1)[1] for k in run.endpoints] == names
+
+
+def test_a_row_with_more_failures_than_requests_is_locust_before_0_10(tmp_path):
+    """Before Locust 0.10 '# requests' counted successes: an endpoint that always failed
+    shows 0 requests and 20 failures. Such a row says the version; failures are added."""
+    text = (LOCUST / "old_run_requests.csv").read_text()
+    text = text.replace('"GET","/fail",20,20,', '"GET","/fail",0,20,')
+    text = text.replace('"None","Aggregated",185,28,', '"None","Aggregated",165,28,')
+    (tmp_path / "x_requests.csv").write_text(text)
+    shutil.copy(LOCUST / "old_run_distribution.csv", tmp_path / "x_distribution.csv")
+    run = parse_file(tmp_path / "x_requests.csv")
+    assert run.endpoints["GET /fail"].requests == 20
+    assert run.endpoints["GET /fail"].error_rate == 1.0
+    assert (run.overall.requests, run.overall.failed) == (193, 28)
+    assert "counted successes only: the failures are added" in run.warnings[0]
+
+
+def test_an_uploaded_counts_file_says_where_its_percentiles_are(tmp_path):
+    """Uploads are stored as <uuid>.upload: no sibling can be found, and none is invented."""
+    upload = tmp_path / "3f2a.upload"
+    shutil.copy(LOCUST / "old_run_requests.csv", upload)
+    run = parse_file(upload)
+    assert run.overall.requests == 185 and run.overall.p95_ms is None
+    assert any("PREFIX_distribution.csv" in w for w in run.warnings)
+
+
+def test_a_gbk_stats_upload_still_arriving(tmp_path):
+    from metrics import uploads
+
+    stored = tmp_path / "77aa.upload"
+    shutil.copy(LOCUST / "gbk_run_stats.csv", stored)
+    (tmp_path / "77aa.upload.done").touch()
+    with uploads.GrowingFile(stored) as growing:
+        run = parse_file(growing, "locust-csv")
+    assert run.encoding == "gb18030"
+    assert run.overall.requests == 169
