@@ -38,7 +38,7 @@ from pyexpat import ExpatError, ParserCreate
 import orjson
 
 from .errors import ParseError
-from .model import RunResult, SeriesPoint, Stats
+from .model import RunResult, SeriesPoint, Stats, overall_metrics
 from .reader import CHUNK, MAX_LINE, PROGRESS_EVERY_S, Progress, Source, report
 from .texts import decode_names
 
@@ -825,7 +825,7 @@ def _build(t: Totals, res: RunResult, encoding: str | None) -> None:
     res.scenarios = {"default": res.overall}
     _timeouts(t, names, res)
     _series(t, res)
-    _metrics(res)
+    overall_metrics(res)
     if t.pooled:
         res.warnings.append(
             f"more than {MAX_LABELS} labels (an id in a sampler's name?): the others are "
@@ -920,26 +920,3 @@ def _series(t: Totals, res: RunResult) -> None:
             f"to an existing .jtl): they start at {starts}{more} UTC. The figures cover all of "
             "them, as JMeter's own report would: give one run per file (jmeter -f overwrites)"
         )
-
-
-def _metrics(res: RunResult) -> None:
-    o = res.overall
-    res.metrics["http_reqs"] = {"count": o.requests, "rate": o.rps}
-    res.metrics["http_req_failed"] = {
-        "rate": o.error_rate,
-        "passes": o.failed,
-        "fails": o.requests - o.failed,
-    }
-    trend = {
-        "avg": o.avg_ms,
-        "min": o.min_ms,
-        "med": o.p50_ms,
-        "max": o.max_ms,
-        "p(90)": o.p90_ms,
-        "p(95)": o.p95_ms,
-        "p(99)": o.p99_ms,
-    }
-    res.metrics["http_req_duration"] = {k: v for k, v in trend.items() if v is not None}
-    users = [p.vus for p in res.series if p.vus is not None]
-    if users:
-        res.metrics["vus"] = {"value": users[-1], "min": min(users), "max": max(users)}

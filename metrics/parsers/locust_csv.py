@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .detect import LOCUST_ALIASES, LOCUST_REQUIRED, locust_stats_path
 from .errors import ParseError
-from .model import RunResult, SeriesPoint, Stats
+from .model import RunResult, SeriesPoint, Stats, overall_metrics
 from .reader import Progress, read_all, report
 from .texts import decode_text
 from .timeouts import locust_timeout_label
@@ -198,7 +198,7 @@ def parse_locust(path: str | os.PathLike, progress: Progress | None = None) -> R
         )
     if res.duration_s is None and res.overall.rps:
         res.duration_s = res.overall.requests / res.overall.rps
-    _metrics(res)
+    overall_metrics(res)
     if progress is not None:
         size = getattr(stats_path, "total", 0) or Path(stats_path).stat().st_size
         report(progress, size, size, res.lines)
@@ -367,26 +367,3 @@ def _exceptions(table: Table, res: RunResult) -> None:
         res.warnings.append(
             f"{count} user-code exception(s), not requests: {row[msg_col].strip()[:200]}"
         )
-
-
-def _metrics(res: RunResult) -> None:
-    o = res.overall
-    res.metrics["http_reqs"] = {"count": o.requests, "rate": o.rps}
-    res.metrics["http_req_failed"] = {
-        "rate": o.error_rate,
-        "passes": o.failed,
-        "fails": o.requests - o.failed,
-    }
-    trend = {
-        "avg": o.avg_ms,
-        "min": o.min_ms,
-        "med": o.p50_ms,
-        "max": o.max_ms,
-        "p(90)": o.p90_ms,
-        "p(95)": o.p95_ms,
-        "p(99)": o.p99_ms,
-    }
-    res.metrics["http_req_duration"] = {k: v for k, v in trend.items() if v is not None}
-    users = [p.vus for p in res.series if p.vus is not None]
-    if users:
-        res.metrics["vus"] = {"value": users[-1], "min": min(users), "max": max(users)}

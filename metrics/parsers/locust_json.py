@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import orjson
 
 from .errors import ParseError
-from .model import RunResult, Stats
+from .model import RunResult, Stats, overall_metrics
 from .reader import Progress, read_all, report
 
 MAX_JSON = 64 << 20
@@ -136,6 +136,7 @@ def parse_locust_json(path: str | os.PathLike, progress: Progress | None = None)
         res.ended_at = datetime.fromtimestamp(max(lasts), UTC)
         res.duration_s = span
     res.warnings.append(ROUNDED)
+    overall_metrics(res)
     if progress is not None:
         report(progress, len(raw), len(raw), res.lines)
     return res

@@ -86,3 +86,28 @@ class RunResult(_ToDict):
     lines: int = 0
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None  # when the file's text was not UTF-8: the encoding guessed
+
+
+def overall_metrics(res: RunResult) -> None:
+    """k6-named metrics from the overall figures, for the formats that have no metrics of
+    their own (Locust, JMeter): thresholds and criteria read `http_req_duration` etc. alike."""
+    o = res.overall
+    res.metrics["http_reqs"] = {"count": o.requests, "rate": o.rps}
+    res.metrics["http_req_failed"] = {
+        "rate": o.error_rate,
+        "passes": o.failed,
+        "fails": o.requests - o.failed,
+    }
+    trend = {
+        "avg": o.avg_ms,
+        "min": o.min_ms,
+        "med": o.p50_ms,
+        "max": o.max_ms,
+        "p(90)": o.p90_ms,
+        "p(95)": o.p95_ms,
+        "p(99)": o.p99_ms,
+    }
+    res.metrics["http_req_duration"] = {k: v for k, v in trend.items() if v is not None}
+    users = [p.vus for p in res.series if p.vus is not None]
+    if users:
+        res.metrics["vus"] = {"value": users[-1], "min": min(users), "max": max(users)}
