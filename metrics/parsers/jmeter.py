@@ -631,6 +631,7 @@ class XmlReader:
         self.parser = ParserCreate()
         self.parser.StartElementHandler = self._start
         self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._text  # saved response data: text in pieces
         # A JTL has no DTD; refusing one refuses entity expansion attacks (billion laughs).
         self.parser.StartDoctypeDeclHandler = self._doctype
         self.parser.EntityDeclHandler = self._doctype
@@ -687,6 +688,9 @@ class XmlReader:
     def _end(self, name: str) -> None:
         self.event_at = self.parser.CurrentByteIndex
         self.depth -= 1
+
+    def _text(self, data: str) -> None:
+        self.event_at = self.parser.CurrentByteIndex
 
     def _row(self, attrs: dict) -> tuple:
         line = self.line()

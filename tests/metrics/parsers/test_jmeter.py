@@ -507,6 +507,13 @@ def test_an_xml_tag_of_megabytes_is_refused(tmp_path):
         f.write("x" * (3 << 20))
     with pytest.raises(ParseError, match="a tag longer than 1 MiB"):
         parse_file(path)
+    # a response saved with the sample (save.response_data) is text, read in pieces
+    data = tmp_path / "data.jtl"
+    body = '<responseData class="java.lang.String">' + "x" * (3 << 20) + "</responseData>"
+    data.write_text(
+        XML_HEAD + SAMPLE.replace("/>", ">" + body + "</httpSample>") + "</testResults>"
+    )
+    assert parse_file(data).overall.requests == 1
 
 
 def test_an_xml_in_a_multibyte_code_page_is_refused_clearly(tmp_path):
