@@ -28,7 +28,6 @@ import math
 import os
 import re
 import struct
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from itertools import compress, pairwise, repeat
@@ -39,7 +38,7 @@ import orjson
 
 from .errors import ParseError
 from .model import RunResult, SeriesPoint, Stats, overall_metrics
-from .reader import CHUNK, MAX_LINE, PROGRESS_EVERY_S, Progress, Source, report
+from .reader import CHUNK, MAX_LINE, Progress, Source, Ticker
 from .texts import decode_names
 
 # The columns JMeter writes first whatever its version or settings (CSVSaveService's order):
@@ -118,8 +117,9 @@ def is_headerless_jtl(first: bytes) -> bool:
 class Totals:
     """Counts keyed by a few fields of each sample, never the samples themselves.
 
-    Readers hand `add` one block's columns (lists of equal length, bytes as in the file; `secs`
-    are start seconds as digit bytes or ints)."""
+    Readers hand `add` one block's columns (lists of equal length: elapsed as ints, the rest
+    bytes as in the file) and `secs`, the second each sample ended in (one int when all
+    ended in the same second), or None when they have no start time."""
 
     def __init__(self):
         self.hist: Counter = Counter()  # (label, elapsed) -> samples
@@ -127,8 +127,8 @@ class Totals:
         # with SampleCount/ErrorCount saved: (label, success, elapsed, SampleCount, ErrorCount)
         self.weighted: Counter = Counter()
         self.codes: Counter = Counter()  # (label, responseCode) of failed samples
-        self.sec_req: Counter = Counter()  # second -> samples started in it
-        self.sec_fail: Counter = Counter()  # keys as the readers gave them; made ints at the end
+        self.sec_req: Counter = Counter()  # second -> samples that ended in it
+        self.sec_fail: Counter = Counter()  # second -> failed samples that ended in it
         self.sec_threads: dict[int, int] = {}  # second -> active threads last seen in it
         self.open: dict[int, list] = {}  # second -> its elapsed values, until settled
         self.p95: dict[int, int] = {}
@@ -144,9 +144,8 @@ class Totals:
         self.labels: set = {OTHER_LABELS}  # every label counted under its own name
         self.pooled = False
 
-    def add(self, secs, els, labs, oks, rcs=None, threads=None, counts=None, values=None):
-        """Count one block's samples; `secs` None when they have no start time, `values` the
-        elapsed times as ints when the caller has them."""
+    def add(self, secs, els, labs, oks, rcs=None, threads=None, counts=None):
+        """Count one block's samples."""
         if not els:
             return
         self.rows += len(els)
@@ -175,7 +174,7 @@ class Totals:
                 if secs is not None:
                     self.sec_fail[sec] += n
         if secs is not None:
-            self.timeline(secs, values or list(map(int, els)), None, threads)
+            self.timeline(secs, els, None, threads)
 
     def _capped(self, labs: list) -> list:
         """Labels are endpoints: past MAX_LABELS (an id in a sampler's name makes one per
@@ -192,8 +191,7 @@ class Totals:
         return [label if label in known else OTHER_LABELS for label in labs]
 
     def timeline(self, secs, values, fails=None, threads=None) -> None:
-        """The per-second series of samples that have a start time (`secs`: each one's, or one
-        int for all), by the second each one
+        """The per-second series of samples that have a start time, by the second each one
         ended in: JMeter writes a sample when it ends, so the seconds come nearly in order
         (by start time a 15 s timeout would reach its second 15 s late), and JMeter's own
         over-time graphs key samples by their end too."""
@@ -206,15 +204,15 @@ class Totals:
                 last = dict(zip(secs, threads, strict=True))
             for sec, active in last.items():
                 if active.isdigit():
-                    self.sec_threads[int(sec)] = int(active)
+                    self.sec_threads[sec] = int(active)
         self._series(secs, values)
 
     def add_rows(self, rows: list[tuple], has_rc: bool, has_threads: bool, weighted: bool):
-        """Count rows of (start ms, start second, elapsed, label, success, responseCode,
-        allThreads, counts) made one by one; a start of None has no time (timeStamp 0)."""
+        """Count rows of (start ms, elapsed, label, success, responseCode, allThreads, counts)
+        made one by one; a start of None has no time (timeStamp 0)."""
         if not rows:
             return
-        starts, secs, els, labs, oks, rcs, threads, counts = zip(*rows, strict=True)
+        starts, els, labs, oks, rcs, threads, counts = zip(*rows, strict=True)
         els = list(map(int, els))
         self.add(
             None,
@@ -230,8 +228,8 @@ class Totals:
             self.untimed += len(rows) - len(timed)
             if not timed:
                 return
-            starts, secs, els, oks, threads = (
-                [column[i] for i in timed] for column in (starts, secs, els, oks, threads)
+            starts, els, oks, threads = (
+                [column[i] for i in timed] for column in (starts, els, oks, threads)
             )
         ends = list(map(add, starts, els))
         self.span(min(starts), max(ends))
@@ -245,9 +243,8 @@ class Totals:
         sample of the block ended in the same second."""
         opened, settled, requests = self.open, self.p95, self.sec_req
         distinct = {secs} if isinstance(secs, int) else set(secs)
-        for s in distinct:
-            sec = int(s)
-            part = values if len(distinct) == 1 else list(compress(values, map(s.__eq__, secs)))
+        for sec in distinct:
+            part = values if len(distinct) == 1 else list(compress(values, map(sec.__eq__, secs)))
             requests[sec] += len(part)
             gathered = opened.get(sec)
             if gathered is None:
@@ -256,7 +253,7 @@ class Totals:
                     continue
                 gathered = opened[sec] = []
             gathered.extend(part)
-        self.max_sec = max(self.max_sec, *map(int, distinct))
+        self.max_sec = max(self.max_sec, *distinct)
 
     def span(self, first_ms: int, last_end_ms: int) -> None:
         if self.first_ms is None or first_ms < self.first_ms:
@@ -272,12 +269,6 @@ class Totals:
             rank = math.floor(len(values) * PERCENTS[95] + 0.5)  # as jmeter_percentile
             self.p95[sec] = values[max(rank, 1) - 1]
             self.longest[sec] = values[-1]
-
-    def failures_by_second(self) -> Counter:
-        out: Counter = Counter()
-        for sec, n in self.sec_fail.items():
-            out[int(sec)] += n
-        return out
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -307,8 +298,8 @@ class Layout:
         return self.index.get(name)
 
     def row(self, fields: list[bytes], line: int) -> tuple:
-        """(start ms or None, start second or None, elapsed, label, success, responseCode,
-        allThreads, SampleCount, ErrorCount) of one row split by `csv`; ParseError naming the
+        """(start ms or None, elapsed, label, success, responseCode, allThreads,
+        [SampleCount, ErrorCount]) of one row split by `csv`; ParseError naming the
         first field that is not what JMeter writes."""
         if len(fields) <= self.last:
             raise ParseError(
@@ -330,10 +321,10 @@ class Layout:
         success = get("success").lower()
         if success not in BOOLS:
             raise ParseError(f"success {_show(success)} is neither true nor false", line)
-        start = sec = None
+        start = None
         if "timeStamp" in self.index:
             ts = get("timeStamp")
-            start, sec = _start(ts, line)
+            start = _start(ts, line)
             if not ts.isdigit():  # a date-time: read as UTC unless it says its zone
                 self.dated = self.dated or not _ZONE.search(ts)
         threads = get("allThreads")
@@ -347,7 +338,7 @@ class Layout:
             counts.append(value)
         if not threads.isdigit():
             threads = b""  # only the series' threads need it: ignored, as on the fast path
-        return (start, sec, elapsed, get("label"), success, get("responseCode"), threads, counts)
+        return (start, elapsed, get("label"), success, get("responseCode"), threads, counts)
 
 
 NEEDED = ("timeStamp", "elapsed", "label", "responseCode", "success", "allThreads")
@@ -355,12 +346,11 @@ NEEDED += ("SampleCount", "ErrorCount")
 BOOLS = (b"true", b"false")
 
 
-def _start(ts: bytes, line: int) -> tuple[int | None, int | None]:
-    """(start ms, start second) of a timeStamp: epoch ms, or a date-time (read as UTC);
-    (None, None) for 0, which JMeter writes for a sample that never started."""
+def _start(ts: bytes, line: int) -> int | None:
+    """The start (epoch ms) a timeStamp says: epoch ms, or a date-time in its zone (else
+    UTC); None for 0, which JMeter writes for a sample that never started."""
     if ts.isdigit():
-        value = int(ts)
-        return (value, value // 1000) if value else (None, None)  # 0: the sample never started
+        return int(ts) or None
     m = _DATE_RE.match(ts)
     if m is None:
         raise ParseError(f"timeStamp {_show(ts)} is neither epoch ms nor a date-time", line)
@@ -374,8 +364,7 @@ def _start(ts: bytes, line: int) -> tuple[int | None, int | None]:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # the file does not say its zone (said in a warning)
     ms = int((m.group(2) or b"0").ljust(3, b"0")[:3])
-    sec = int(when.timestamp())
-    return sec * 1000 + ms, sec
+    return int(when.timestamp()) * 1000 + ms
 
 
 def _show(value: bytes) -> str:
@@ -414,12 +403,12 @@ class CsvReader:
     any other block is read row by row with `csv`, which names a bad line."""
 
     def __init__(self, src: Source, layout: Layout, progress: Progress | None):
-        self.src, self.layout, self.progress = src, layout, progress
+        self.src, self.layout = src, layout
+        self.tick = Ticker(progress, src)
         self.totals = Totals()
         self.width = len(layout.columns)
         self.line = 0  # number of the last line consumed
         self.cut: str | None = None
-        self._last_report = 0.0
 
     def run(self, data: bytes) -> None:
         """Read the file on from `data`, its first bytes (already read, the BOM and any blank
@@ -444,12 +433,12 @@ class CsvReader:
                 )
             self.totals.settle(final=False)
             data = data[cut:]
-            self._report(False)
+            self.tick(self.line)
         data = pending + data
         cut = data.rfind(b"\n") + 1
         pending = self._block(data[:cut])
         self._tail(pending + data[cut:])
-        self._report(True)
+        self.tick(self.line, final=True)
 
     def _block(self, block: bytes) -> bytes:
         """Count one block of whole lines; returns a quoted record left open at its end."""
@@ -527,7 +516,7 @@ class CsvReader:
             self.totals.span(min(starts), last)
             if col("allThreads") is not None:
                 threads = fields[col("allThreads") :: width]
-        self.totals.add(secs, values, labs, oks, rcs, threads, counts, values)
+        self.totals.add(secs, values, labs, oks, rcs, threads, counts)
         return True
 
     def _rows(self, lines: list[bytes], final: bool) -> bytes:
@@ -585,14 +574,6 @@ class CsvReader:
             return
         self._rows([tail], final=True)
 
-    def _report(self, final: bool) -> None:
-        if self.progress is None:
-            return
-        now = time.monotonic()
-        if final or now - self._last_report >= PROGRESS_EVERY_S:
-            self._last_report = now
-            report(self.progress, self.src.bytes_read(), self.src.total, self.line)
-
 
 BOOLS_SET = frozenset(BOOLS)
 
@@ -623,7 +604,8 @@ class XmlReader:
     """<testResults> read by expat as it streams in; a sample's attributes are all it needs."""
 
     def __init__(self, src: Source, progress: Progress | None):
-        self.src, self.progress = src, progress
+        self.src = src
+        self.tick = Ticker(progress, src)
         self.totals = Totals()
         self.rows: list[tuple] = []
         self.depth = 0
@@ -637,7 +619,7 @@ class XmlReader:
         self.parser.EntityDeclHandler = self._doctype
 
     def run(self, head: bytes) -> None:
-        last, fed, chunk = 0.0, 0, head
+        fed, chunk = 0, head
         while chunk:
             try:
                 self.parser.Parse(chunk, False)
@@ -652,9 +634,7 @@ class XmlReader:
                 raise ParseError("a tag longer than 1 MiB (not a JMeter result)", self.line())
             self._flush()
             self.totals.settle(final=False)
-            if self.progress is not None and time.monotonic() - last >= PROGRESS_EVERY_S:
-                last = time.monotonic()
-                report(self.progress, self.src.bytes_read(), self.src.total, self.line())
+            self.tick(self.line())
             chunk = self.src.read(CHUNK)
         try:
             self.parser.Parse(b"", True)
@@ -663,8 +643,7 @@ class XmlReader:
                 raise ParseError(f"the XML ends early ({_expat_reason(exc)})", exc.lineno) from None
             self.cut = True  # JMeter stopped before closing </testResults>: the samples stand
         self._flush()
-        if self.progress is not None:
-            report(self.progress, self.src.bytes_read(), self.src.total, self.line())
+        self.tick(self.line(), final=True)
 
     cut = False
 
@@ -709,7 +688,6 @@ class XmlReader:
         threads = attrs.get("na", "")
         return (
             start,
-            start // 1000 if start else None,
             whole("t"),
             attrs.get("lb", "").encode("utf-8", "surrogatepass"),
             success,
@@ -890,7 +868,7 @@ def _series(t: Totals, res: RunResult) -> None:
     warning."""
     if not t.sec_req:
         return
-    fails, threads = t.failures_by_second(), None
+    fails, threads = t.sec_fail, None
     busy = sorted(t.sec_req)
     runs = [busy[0]]
     for before, sec in pairwise(busy):

@@ -137,6 +137,23 @@ def read_all(path: str | os.PathLike, cap: int) -> bytes:
         return b"".join(parts)
 
 
+class Ticker:
+    """Calls a progress callback with the source's position at most every PROGRESS_EVERY_S,
+    and always when told it is the end. Does nothing without a callback."""
+
+    def __init__(self, progress: Progress | None, src: Source):
+        self.progress, self.src = progress, src
+        self._last = 0.0
+
+    def __call__(self, lines: int, final: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if final or now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            report(self.progress, self.src.bytes_read(), self.src.total, lines)
+
+
 class LineReader:
     """Iterate over lists of complete lines (without b"\\n").
 
@@ -148,9 +165,9 @@ class LineReader:
     def __init__(self, src: Source, progress: Progress | None = None):
         self.src = src
         self.progress = progress
+        self._tick = Ticker(progress, src)
         self.tail = b""
         self.lines = 0
-        self._last_report = 0.0
 
     def __iter__(self) -> Iterator[list[bytes]]:
         rest = self.src.read(CHUNK).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM is no content
@@ -175,9 +192,4 @@ class LineReader:
         self._report(True)
 
     def _report(self, final: bool) -> None:
-        if self.progress is None:
-            return
-        now = time.monotonic()
-        if final or now - self._last_report >= PROGRESS_EVERY_S:
-            self._last_report = now
-            report(self.progress, self.src.bytes_read(), self.src.total, self.lines)
+        self._tick(self.lines, final)
